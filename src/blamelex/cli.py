@@ -1,0 +1,381 @@
+"""The ``blamelex`` command: argument parsing and exit codes only; the work is in the API.
+
+Exit codes: 0 no findings, 1 findings, 2 an error (bad arguments, or a path that could not be
+read — the other paths are still scanned).
+"""
+
+from __future__ import annotations
+
+import argparse
+import difflib
+import io
+import os
+import sys
+import tempfile
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import IO
+
+from blamelex import __version__
+from blamelex.findings import SEVERITIES
+from blamelex.lexicon import LexiconError
+
+EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
+
+_EPILOG_MAIN = """\
+examples:
+  blamelex scan examples/notes/                 scan a folder of .txt notes
+  blamelex scan note.txt --format json          one JSON document
+  cat draft.txt | blamelex scan -               scan text from stdin
+  blamelex rewrite note.txt                     show a diff with neutral wording
+  blamelex explain VB101                        why a term harms, what to write instead
+  blamelex lexicon list                         every entry, code and category
+
+exit codes: 0 nothing found, 1 findings, 2 error (the rest of the input is still scanned).
+All processing is local; nothing is sent anywhere.
+"""
+
+_EPILOG_SCAN = """\
+examples:
+  blamelex scan notes/ --include '*.txt' --exclude 'archive/*'
+  blamelex scan notes/ --format sarif --output results.sarif
+  blamelex scan notes/ --select responsibility_choice,VB2 --min-severity avoid
+  blamelex scan notes/ --lexicon our-terms.yaml --ignore VB640
+  echo "YP is putting herself at risk" | blamelex scan -
+
+text output: path:line:col: CODE [severity] message (suggest: ...)
+"""
+
+
+def _csv(values: Sequence[str] | None) -> list[str]:
+    out: list[str] = []
+    for v in values or []:
+        out.extend(x.strip() for x in v.split(",") if x.strip())
+    return out
+
+
+def _threshold(value: str) -> float:
+    try:
+        f = float(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a number") from None
+    if not 0.0 <= f <= 1.0:
+        raise argparse.ArgumentTypeError("threshold must be between 0 and 1")
+    return f
+
+
+def _add_detector_options(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("what to look for")
+    g.add_argument("--select", action="append", metavar="CODES",
+                   help="only these codes (prefix, e.g. VB1) or categories; comma-separated")
+    g.add_argument("--ignore", action="append", metavar="CODES",
+                   help="skip these codes (prefix) or categories; comma-separated")
+    g.add_argument("--min-severity", choices=SEVERITIES, default=None,
+                   help="report only this severity and above (avoid is the most serious)")
+    g.add_argument("--threshold", type=_threshold, default=0.5, metavar="P",
+                   help="minimum score 0-1 for a finding (default 0.5)")
+    g.add_argument("--lexicon", action="append", metavar="FILE", default=[],
+                   help="add an organisation's own lexicon file (YAML); repeatable")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser (also used to generate docs)."""
+    parser = argparse.ArgumentParser(
+        prog="blamelex",
+        description="Find victim-blaming language in case notes about children and suggest "
+                    "neutral wording that keeps the concern explicit.",
+        epilog=_EPILOG_MAIN,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--version", action="version", version=f"blamelex {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    scan = sub.add_parser("scan", help="scan files, folders or stdin",
+                          description="Scan files, folders (recursively) or stdin ('-').",
+                          epilog=_EPILOG_SCAN,
+                          formatter_class=argparse.RawDescriptionHelpFormatter)
+    scan.add_argument("paths", nargs="*", metavar="PATH", help="files, folders, or - for stdin")
+    scan.add_argument("--format", "-f", default="text",
+                      choices=["text", "json", "jsonl", "sarif", "csv"], help="output format")
+    scan.add_argument("--output", "-o", metavar="FILE",
+                      help="write to FILE (atomically) instead of stdout")
+    scan.add_argument("--include", action="append", metavar="GLOB",
+                      help="file globs to scan inside folders (default: *.txt *.md *.text "
+                           "*.note *.notes); repeatable")
+    scan.add_argument("--exclude", action="append", metavar="GLOB", default=[],
+                      help="file globs to skip inside folders; repeatable")
+    scan.add_argument("--quiet", "-q", action="store_true",
+                      help="no summary line, warnings or progress bar on stderr")
+    scan.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    _add_detector_options(scan)
+
+    rw = sub.add_parser("rewrite", help="show (or apply) neutral rewording as a diff",
+                        description="Print a unified diff that replaces each finding with its "
+                                    "first suggestion. The file changes only with --write, "
+                                    "which keeps a backup FILE.orig.",
+                        epilog="example:\n  blamelex rewrite note.txt\n"
+                               "  blamelex rewrite note.txt --write",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    rw.add_argument("file", metavar="FILE", help="file to rewrite, or - for stdin")
+    rw.add_argument("--write", action="store_true", help="change the file (backup: FILE.orig)")
+    _add_detector_options(rw)
+
+    ex = sub.add_parser("explain", help="explain a code: why it harms, what to write instead",
+                        epilog="example:\n  blamelex explain VB101",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    ex.add_argument("code", metavar="CODE")
+    ex.add_argument("--lexicon", action="append", metavar="FILE", default=[])
+
+    lx = sub.add_parser("lexicon", help="check, list or document lexicon files",
+                        epilog="examples:\n  blamelex lexicon check our-terms.yaml\n"
+                               "  blamelex lexicon list --category adultification\n"
+                               "  blamelex lexicon catalogue > docs/rules.md",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    lsub = lx.add_subparsers(dest="lexicon_command", metavar="ACTION")
+    chk = lsub.add_parser("check", help="validate a lexicon file and run its entries' examples")
+    chk.add_argument("files", nargs="+", metavar="FILE")
+    lst = lsub.add_parser("list", help="list the loaded entries")
+    lst.add_argument("--lexicon", action="append", metavar="FILE", default=[])
+    lst.add_argument("--category", default=None)
+    cat = lsub.add_parser("catalogue", help="print the rules catalogue (Markdown)")
+    cat.add_argument("--lexicon", action="append", metavar="FILE", default=[])
+    return parser
+
+
+def _err(msg: str) -> None:
+    sys.stderr.write(f"blamelex: {msg}\n")
+
+
+@contextmanager
+def _output(path: str | None) -> Iterator[IO[str]]:
+    """stdout, or a file written atomically (temp file in the same folder, then rename)."""
+    if path is None:
+        yield sys.stdout
+        return
+    target = Path(path)
+    folder = target.parent if str(target.parent) else Path(".")
+    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
+            yield fh
+        os.replace(tmp, target)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def _load_detector(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from blamelex.detector import load
+
+    return load(
+        extra_lexicons=args.lexicon,
+        select=_csv(args.select),
+        ignore=_csv(args.ignore),
+        min_severity=args.min_severity,
+        threshold=args.threshold,
+    )
+
+
+def _progress(enabled: bool, iterable: Iterator[object]) -> Iterator[object]:
+    if not enabled:
+        return iterable
+    try:
+        from tqdm import tqdm
+    except ImportError:  # pragma: no cover - tqdm is a dependency
+        return iterable
+    return iter(tqdm(iterable, desc="scanning", unit="file", file=sys.stderr, leave=False))
+
+
+def cmd_scan(args: argparse.Namespace) -> int:
+    """Scan paths and write findings; returns the exit code."""
+    from blamelex.formats import ScanResult, get_formatter
+    from blamelex.sources import DEFAULT_INCLUDE, Document, iter_documents
+
+    if not args.paths:
+        _err("nothing to scan: give files or folders, or - to read stdin "
+             "(try: blamelex scan examples/notes/)")
+        return EXIT_ERROR
+    detector = _load_detector(args)
+    include = tuple(args.include) if args.include else DEFAULT_INCLUDE
+
+    def documents() -> Iterator[Document]:
+        for p in args.paths:
+            if p == "-":
+                data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else \
+                    sys.stdin.read().encode("utf-8")
+                from blamelex.sources import decode
+                text, warnings = decode(data)
+                yield Document("<stdin>", text=text, warnings=warnings)
+            else:
+                yield from iter_documents([p], include, args.exclude)
+
+    show_progress = (not args.quiet and not args.no_progress and sys.stderr.isatty()
+                     and (len(args.paths) > 1 or any(os.path.isdir(p) for p in args.paths)))
+    counts = {"scanned": 0, "skipped": 0, "failed": 0, "findings": 0}
+    with _output(args.output) as out:
+        formatter = get_formatter(args.format, out, lexicon=detector.component.lexicon,
+                                  version=__version__)
+        formatter.begin()
+        docs = _progress(show_progress, documents())
+        readable = ((d.text, d) for d in docs if _report(d, counts, args.quiet, formatter))  # type: ignore[union-attr]
+        for doc, findings in _scan_stream(detector, readable):
+            counts["scanned"] += 1
+            counts["findings"] += len(findings)
+            formatter.write(ScanResult(doc, findings))
+        formatter.end()
+    if not args.quiet:
+        sys.stderr.write(
+            f"blamelex: {counts['scanned']} scanned, {counts['skipped']} skipped, "
+            f"{counts['failed']} failed, {counts['findings']} finding(s)\n"
+        )
+    if counts["failed"]:
+        return EXIT_ERROR
+    return EXIT_FINDINGS if counts["findings"] else EXIT_CLEAN
+
+
+def _report(doc, counts, quiet, formatter) -> bool:  # type: ignore[no-untyped-def]
+    """Count and report unreadable / skipped documents; True when the document is scannable."""
+    from blamelex.formats import ScanResult
+
+    if doc.error:
+        counts["failed"] += 1
+        _err(f"{doc.path}: cannot read: {doc.error}")
+        formatter.write(ScanResult(doc, []))
+        return False
+    if doc.skipped:
+        counts["skipped"] += 1
+        if not quiet:
+            _err(f"{doc.path}: skipped: {doc.skipped}")
+        formatter.write(ScanResult(doc, []))
+        return False
+    if doc.warnings and not quiet:
+        for w in doc.warnings:
+            _err(f"{doc.path}: warning: {w}")
+    return True
+
+
+def _scan_stream(detector, pairs):  # type: ignore[no-untyped-def]
+    for spacy_doc, document in detector.nlp.pipe(pairs, as_tuples=True, batch_size=32):
+        yield document, list(spacy_doc._.blamelex)
+
+
+def cmd_rewrite(args: argparse.Namespace) -> int:
+    """Print a diff of the rewrite; apply it with --write."""
+    from blamelex.sources import decode, read_document
+
+    if args.file == "-":
+        text, _ = decode(sys.stdin.buffer.read())
+        name = "<stdin>"
+    else:
+        doc = read_document(Path(args.file))
+        if not doc.ok:
+            _err(f"{args.file}: cannot read: {doc.error or doc.skipped}")
+            return EXIT_ERROR
+        text, name = doc.text, args.file
+    detector = _load_detector(args)
+    new_text, edits = detector.rewrite(text)
+    diff = difflib.unified_diff(
+        text.splitlines(keepends=True), new_text.splitlines(keepends=True),
+        fromfile=f"a/{name}", tofile=f"b/{name}",
+    )
+    sys.stdout.writelines(line if line.endswith("\n") else line + "\n" for line in diff)
+    if args.write and edits and args.file != "-":
+        target = Path(args.file)
+        backup = target.with_name(target.name + ".orig")
+        backup.write_bytes(target.read_bytes())
+        with _output(str(target)) as fh:
+            fh.write(new_text)
+        sys.stderr.write(f"blamelex: {len(edits)} edit(s) written to {target}; "
+                         f"backup in {backup}\n")
+    elif edits:
+        sys.stderr.write(f"blamelex: {len(edits)} edit(s); run with --write to apply\n")
+    return EXIT_FINDINGS if edits and not args.write else EXIT_CLEAN
+
+
+def cmd_explain(args: argparse.Namespace) -> int:
+    """Print one entry in full."""
+    from blamelex.lexicon import load_lexicon
+
+    lexicon = load_lexicon(extra=args.lexicon)
+    entry = lexicon.get(args.code)
+    if entry is None:
+        _err(f"unknown code {args.code!r}; see 'blamelex lexicon list'")
+        return EXIT_ERROR
+    out = io.StringIO()
+    out.write(f"{entry.code}  {entry.term}\n")
+    out.write(f"category: {entry.category}    severity: {entry.severity}    "
+              f"applies to: {entry.applies_to}\n\n")
+    out.write(f"Why: {entry.explanation}\n\nInstead, write (adapted to the sentence):\n")
+    for s in entry.suggestions:
+        out.write(f"  - {s}\n")
+    out.write("\nExamples flagged:\n")
+    for s in entry.examples_flag:
+        out.write(f"  x {s}\n")
+    out.write("Near misses not flagged:\n")
+    for s in entry.examples_ok:
+        out.write(f"  ok {s}\n")
+    out.write("\nSources:\n")
+    for src in entry.sources:
+        out.write(f"  - {src.title}\n    {src.url}\n")
+    sys.stdout.write(out.getvalue())
+    return EXIT_CLEAN
+
+
+def cmd_lexicon(args: argparse.Namespace) -> int:
+    """lexicon check / list / catalogue."""
+    from blamelex import lexicon as lx
+
+    if args.lexicon_command == "check":
+        from blamelex.checks import check_files
+
+        problems, summary = check_files(args.files)
+        for p in problems:
+            sys.stdout.write(p + "\n")
+        sys.stdout.write(summary + "\n")
+        return EXIT_ERROR if problems else EXIT_CLEAN
+    if args.lexicon_command == "list":
+        lexicon = lx.load_lexicon(extra=args.lexicon)
+        for e in lexicon:
+            if args.category and e.category != args.category:
+                continue
+            sys.stdout.write(f"{e.code}  {e.severity:7s}  {e.category:24s}  {e.term}\n")
+        return EXIT_CLEAN
+    if args.lexicon_command == "catalogue":
+        from blamelex.checks import catalogue
+
+        sys.stdout.write(catalogue(lx.load_lexicon(extra=args.lexicon)))
+        return EXIT_CLEAN
+    _err("say what to do: blamelex lexicon check|list|catalogue (see --help)")
+    return EXIT_ERROR
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``blamelex`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    handlers = {"scan": cmd_scan, "rewrite": cmd_rewrite, "explain": cmd_explain,
+                "lexicon": cmd_lexicon}
+    if args.command not in handlers:
+        parser.print_help()
+        return EXIT_ERROR
+    try:
+        return handlers[args.command](args)
+    except LexiconError as exc:
+        _err(str(exc))
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        _err("interrupted")
+        return 130
+    except BrokenPipeError:
+        return EXIT_CLEAN
+    except OSError as exc:
+        _err(f"{getattr(exc, 'filename', '') or ''}: {exc.strerror or exc}")
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,218 @@
+"""The spaCy component ``blamelex``: candidates -> context -> scoring -> findings on the Doc.
+
+Registered through the ``spacy_factories`` entry point, so ``nlp.add_pipe("blamelex")`` works
+without importing blamelex first. Findings go to ``doc.spans["blamelex"]`` (label = code) and
+``span._.blamelex`` (a `Finding`); ``doc._.blamelex`` lists them all.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from spacy.language import Language
+from spacy.tokens import Doc, Span
+
+from blamelex.context import ContextRules
+from blamelex.findings import SEVERITIES, Finding, severity_rank
+from blamelex.lexicon import Lexicon, load_lexicon
+from blamelex.matching import Candidate, LexiconMatcher
+from blamelex.rephrase import render_all
+from blamelex.scoring import RuleScorer
+
+SPANS_KEY = "blamelex"
+SUPPRESSED_KEY = "blamelex_suppressed"
+_DATA_ATTR = "blamelex_data"
+
+
+def _doc_findings(doc: Doc) -> list[Finding]:
+    data = doc._.get(_DATA_ATTR) or []
+    return [Finding.from_dict(d) for d in data if not d.get("_suppressed")]
+
+
+def _span_finding(span: Span) -> Finding | None:
+    for data in span.doc._.get(_DATA_ATTR) or []:
+        if data["start"] == span.start_char and data["end"] == span.end_char:
+            return Finding.from_dict(data)
+    return None
+
+
+def register_extensions() -> None:
+    """Register the Doc/Span extensions (idempotent)."""
+    if not Doc.has_extension(_DATA_ATTR):
+        Doc.set_extension(_DATA_ATTR, default=None)
+    if not Doc.has_extension("blamelex"):
+        Doc.set_extension("blamelex", getter=_doc_findings)
+    if not Span.has_extension("blamelex"):
+        Span.set_extension("blamelex", getter=_span_finding)
+
+
+class BlamelexComponent:
+    """Finds victim-blaming language in a Doc. Create it with ``nlp.add_pipe("blamelex")``."""
+
+    def __init__(
+        self,
+        nlp: Language,
+        name: str = "blamelex",
+        *,
+        extra_lexicons: Sequence[str] = (),
+        select: Sequence[str] = (),
+        ignore: Sequence[str] = (),
+        min_severity: str | None = None,
+        threshold: float = 0.5,
+        keep_suppressed: bool = False,
+        lexicon: Lexicon | None = None,
+    ) -> None:
+        if min_severity is not None and min_severity not in SEVERITIES:
+            raise ValueError(f"min_severity must be one of {SEVERITIES}, got {min_severity!r}")
+        if not 0.0 <= threshold <= 1.0:
+            raise ValueError(f"threshold must be between 0 and 1, got {threshold}")
+        register_extensions()
+        self.name = name
+        self.extra_lexicons = [str(p) for p in extra_lexicons]
+        self.select = list(select)
+        self.ignore = list(ignore)
+        self.min_severity = min_severity
+        self.threshold = float(threshold)
+        self.keep_suppressed = bool(keep_suppressed)
+        full = lexicon if lexicon is not None else load_lexicon(extra=self.extra_lexicons)
+        self.lexicon = full.filtered(self.select, self.ignore, self.min_severity)
+        tokenizer = nlp.tokenizer
+
+        def tokenize(text: str) -> list[str]:
+            return [t.text for t in tokenizer(text)]
+
+        self.matcher = LexiconMatcher(nlp.vocab, self.lexicon, tokenize)
+        self.context = ContextRules(nlp.vocab, self.lexicon.sets)
+        self.scorer = RuleScorer()
+
+    def __call__(self, doc: Doc) -> Doc:
+        """Annotate ``doc`` with findings."""
+        candidates = self.matcher(doc)
+        kept: list[tuple[Span, dict[str, Any]]] = []
+        dropped: list[tuple[Span, dict[str, Any]]] = []
+        if candidates:
+            self.context.apply(doc, candidates, self.matcher.senses(doc))
+            for cand in candidates:
+                finding = self._finding(cand)
+                data = finding.to_dict()
+                if finding.suppressed or finding.score < self.threshold:
+                    data["_suppressed"] = True
+                    dropped.append((cand.span, data))
+                else:
+                    kept.append((cand.span, data))
+        doc.spans[SPANS_KEY] = [self._labelled(span, data) for span, data in kept]
+        all_data = [d for _, d in kept]
+        if self.keep_suppressed:
+            doc.spans[SUPPRESSED_KEY] = [self._labelled(s, d) for s, d in dropped]
+            all_data += [d for _, d in dropped]
+        doc._.set(_DATA_ATTR, all_data)
+        return doc
+
+    @staticmethod
+    def _labelled(span: Span, data: dict[str, Any]) -> Span:
+        return Span(span.doc, span.start, span.end, label=data["code"])
+
+    def _finding(self, cand: Candidate) -> Finding:
+        entry = cand.entry
+        score, trace = self.scorer.score(cand)
+        return Finding(
+            start=cand.span.start_char,
+            end=cand.span.end_char,
+            text=cand.span.text,
+            code=entry.code,
+            category=entry.category,
+            severity=entry.severity,
+            score=score,
+            explanation=entry.explanation,
+            suggestions=render_all(entry.suggestions, cand.span),
+            sources=entry.sources,
+            modifiers=tuple(cand.modifiers),
+            origin="lexicon",
+            term=entry.term,
+            trace=trace,
+        )
+
+    def suppressed(self, doc: Doc) -> list[Finding]:
+        """Candidates that context rules or the threshold removed (needs keep_suppressed)."""
+        data = doc._.get(_DATA_ATTR) or []
+        return [Finding.from_dict(d) for d in data if d.get("_suppressed")]
+
+    # -- serialisation ------------------------------------------------------------------------
+
+    def to_disk(self, path: str | Path, *, exclude: Sequence[str] = ()) -> None:
+        """Save settings and copies of the extra lexicon files."""
+        folder = Path(path)
+        folder.mkdir(parents=True, exist_ok=True)
+        copies = []
+        for i, src in enumerate(self.extra_lexicons):
+            name = f"extra_{i}_{Path(src).name}"
+            shutil.copyfile(src, folder / name)
+            copies.append(name)
+        settings = {
+            "extra_lexicons": copies,
+            "select": self.select,
+            "ignore": self.ignore,
+            "min_severity": self.min_severity,
+            "threshold": self.threshold,
+            "keep_suppressed": self.keep_suppressed,
+        }
+        (folder / "settings.json").write_text(json.dumps(settings, indent=2), encoding="utf-8")
+
+    def from_disk(self, path: str | Path, *, exclude: Sequence[str] = ()) -> BlamelexComponent:
+        """Restore what `to_disk` saved."""
+        folder = Path(path)
+        settings = json.loads((folder / "settings.json").read_text(encoding="utf-8"))
+        extra = [str(folder / name) for name in settings["extra_lexicons"]]
+        self.extra_lexicons = extra
+        self.select = list(settings["select"])
+        self.ignore = list(settings["ignore"])
+        self.min_severity = settings["min_severity"]
+        self.threshold = float(settings["threshold"])
+        self.keep_suppressed = bool(settings["keep_suppressed"])
+        full = load_lexicon(extra=extra)
+        self.lexicon = full.filtered(self.select, self.ignore, self.min_severity)
+        vocab = self.matcher._matcher.vocab
+        self.matcher = LexiconMatcher(vocab, self.lexicon, None)
+        self.context = ContextRules(vocab, self.lexicon.sets)
+        return self
+
+
+@Language.factory(
+    "blamelex",
+    default_config={
+        "extra_lexicons": [],
+        "select": [],
+        "ignore": [],
+        "min_severity": None,
+        "threshold": 0.5,
+        "keep_suppressed": False,
+    },
+)
+def make_blamelex(
+    nlp: Language,
+    name: str,
+    extra_lexicons: list[str],
+    select: list[str],
+    ignore: list[str],
+    min_severity: str | None,
+    threshold: float,
+    keep_suppressed: bool,
+) -> BlamelexComponent:
+    """spaCy factory for the blamelex component."""
+    return BlamelexComponent(
+        nlp,
+        name,
+        extra_lexicons=extra_lexicons,
+        select=select,
+        ignore=ignore,
+        min_severity=min_severity,
+        threshold=threshold,
+        keep_suppressed=keep_suppressed,
+    )
+
+
+__all__ = ["SPANS_KEY", "BlamelexComponent", "make_blamelex", "severity_rank"]

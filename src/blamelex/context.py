@@ -1,0 +1,331 @@
+"""Context rules (ConText-style, as data) that write modifiers on candidates.
+
+The rules live in ``data/context_rules.yaml``. Every rule works inside one sentence:
+
+* trigger rules (NEGATED, REPORTED, META): a trigger phrase before / after / around the candidate,
+  within a window of tokens and not cut off by a terminator; a pseudo-trigger overlapping the
+  trigger cancels it ("not only" is no negation; "staff state" is the record's own voice);
+* QUOTED: the candidate lies inside quotation marks;
+* REFERENT: the subject of the candidate's clause is an adult (an age of 18 or more, "the man",
+  "the suspect", "Mr", "mother"...), found by walking back from the candidate to the nearest
+  nominal cue, skipping prepositional objects ("by an older male") and resolving a subject
+  pronoun to an earlier cue of compatible gender in the same clause;
+* SENSE: one of the entry's own ``not_when`` patterns overlaps the candidate.
+
+What each modifier does to the score is data too (``effects``): ``drop`` or a ``factor``.
+"""
+
+from __future__ import annotations
+
+import bisect
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from spacy.matcher import Matcher
+from spacy.tokens import Doc
+from spacy.vocab import Vocab
+
+from blamelex.findings import Modifier
+from blamelex.lexicon.patterns import PatternError, compile_pattern
+from blamelex.matching import Candidate
+
+_DETERMINERS = frozenset(
+    "the a an this that these those his her their its older old young younger local known "
+    "unknown adult several two three some other another same alleged named said".split()
+)
+_SENTENCE_END = frozenset({".", "!", "?"})
+
+
+class ContextRuleError(ValueError):
+    """The context rules file is invalid."""
+
+
+@dataclass(frozen=True)
+class TriggerRule:
+    """One trigger rule: a modifier, its direction and window, its patterns' key."""
+
+    id: str
+    modifier: str
+    direction: str
+    window: int
+    quoted_window: int
+    terminators: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Effect:
+    """What a modifier does to a candidate's score."""
+
+    effect: str
+    factor: float
+
+
+def sentence_bounds(doc: Doc) -> list[tuple[int, int]]:
+    """Token ranges of the sentences: the doc's own if set, else split on . ! ? and blank lines."""
+    if doc.has_annotation("SENT_START"):
+        return [(s.start, s.end) for s in doc.sents]
+    bounds = []
+    start = 0
+    n = len(doc)
+    for i, tok in enumerate(doc):
+        end_here = tok.text in _SENTENCE_END or (tok.is_space and "\n" in tok.text)
+        if end_here and i + 1 < n:
+            nxt = doc[i + 1]
+            # keep closing quotes/brackets with the sentence they end
+            if nxt.is_quote or nxt.text in {")", "]"}:
+                continue
+            bounds.append((start, i + 1))
+            start = i + 1
+    if start < n:
+        bounds.append((start, n))
+    return bounds
+
+
+def _load_rules_file(path: Path | None) -> dict[str, Any]:
+    if path is None:
+        text = (resources.files("blamelex") / "data" / "context_rules.yaml").read_text("utf-8")
+        where = "context_rules.yaml"
+    else:
+        text = Path(path).read_text(encoding="utf-8")
+        where = str(path)
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise ContextRuleError(f"{where}: invalid YAML: {exc}") from exc
+    if not isinstance(data, dict):
+        raise ContextRuleError(f"{where}: top level must be a mapping")
+    return data
+
+
+class ContextRules:
+    """Applies the context rules to the candidates of one doc."""
+
+    def __init__(
+        self,
+        vocab: Vocab,
+        sets: Mapping[str, list[str]],
+        path: Path | None = None,
+    ) -> None:
+        data = _load_rules_file(path)
+        self._matcher = Matcher(vocab, validate=False)
+        self.effects = {
+            name: Effect(str(v.get("effect", "drop")), float(v.get("factor", 0.0)))
+            for name, v in data.get("effects", {}).items()
+        }
+        default_terms = frozenset(t.lower() for t in data.get("terminators", []))
+        self.rules: dict[str, TriggerRule] = {}
+        for raw in data.get("rules", []):
+            rule = TriggerRule(
+                id=str(raw["id"]),
+                modifier=str(raw["modifier"]),
+                direction=str(raw.get("direction", "backward")),
+                window=int(raw.get("window", 5)),
+                quoted_window=int(raw.get("quoted_window", raw.get("window", 5))),
+                terminators=default_terms | {t.lower() for t in raw.get("terminators", [])},
+            )
+            if rule.direction not in {"backward", "forward", "both"}:
+                raise ContextRuleError(f"rule {rule.id}: direction must be backward/forward/both")
+            if rule.modifier not in self.effects:
+                raise ContextRuleError(f"rule {rule.id}: no effect defined for {rule.modifier}")
+            self.rules[rule.id] = rule
+            self._add(rule.id, raw.get("patterns", []), sets)
+            self._add("PSEUDO:" + rule.id, raw.get("pseudo", []), sets)
+        quotation = data.get("quotation", {})
+        self.quote_modifier = str(quotation.get("modifier", "QUOTED"))
+        self.quote_open = frozenset(quotation.get("open", []))
+        self.quote_close = frozenset(quotation.get("close", []))
+        ref = data.get("referent", {})
+        self.ref_modifier = str(ref.get("modifier", "REFERENT"))
+        self.ref_window = int(ref.get("window", 15))
+        self.adult_age = int(ref.get("adult_age", 18))
+        self.prepositions = frozenset(p.lower() for p in ref.get("prepositions", []))
+        self.boundaries = frozenset(b.lower() for b in ref.get("boundaries", []))
+        self.pronouns = {k.lower(): str(v) for k, v in ref.get("pronouns", {}).items()}
+        for kind in ("adult", "child"):
+            for i, cue in enumerate(ref.get(kind, [])):
+                self._add(f"CUE:{kind}:{cue.get('gender', 'unknown')}:{i}", [cue["pattern"]], sets)
+
+    def _add(self, key: str, patterns: Sequence[str], sets: Mapping[str, list[str]]) -> None:
+        compiled = []
+        for pat in patterns:
+            try:
+                compiled.append(compile_pattern(pat, sets))
+            except PatternError as exc:
+                raise ContextRuleError(f"context rule {key}: {pat!r}: {exc}") from exc
+        if compiled:
+            self._matcher.add(key, compiled)
+
+    # -- application -------------------------------------------------------------------------
+
+    def apply(
+        self,
+        doc: Doc,
+        candidates: Sequence[Candidate],
+        senses: Mapping[str, list[tuple[int, int]]],
+    ) -> None:
+        """Write modifiers on each candidate (in place)."""
+        if not candidates:
+            return
+        bounds = sentence_bounds(doc)
+        starts = [b[0] for b in bounds]
+        strings = doc.vocab.strings
+        triggers: list[tuple[str, int, int]] = []
+        pseudo: dict[str, list[tuple[int, int]]] = {}
+        cues: dict[int, tuple[str, str, int]] = {}
+        for match_id, start, end in self._matcher(doc, as_spans=False):
+            key = strings[match_id]
+            if key.startswith("PSEUDO:"):
+                pseudo.setdefault(key[7:], []).append((start, end))
+            elif key.startswith("CUE:"):
+                _, kind, gender, _i = key.split(":")
+                head = end - 1
+                if head not in cues or end - start > cues[head][2]:
+                    cues[head] = (kind, gender, end - start)
+            else:
+                triggers.append((key, start, end))
+        triggers = [
+            t for t in triggers
+            if not any(ps < t[2] and t[1] < pe for ps, pe in pseudo.get(t[0], []))
+        ]
+        for cand in candidates:
+            idx = bisect.bisect_right(starts, cand.span.start) - 1
+            s_start, s_end = bounds[max(idx, 0)]
+            quoted = self._in_quotes(doc, s_start, s_end, cand.span.start, cand.span.end)
+            for key, t_start, t_end in triggers:
+                if t_start < s_start or t_end > s_end:
+                    continue
+                rule = self.rules[key]
+                window = rule.quoted_window if quoted else rule.window
+                if self._in_scope(doc, rule, window, t_start, t_end, cand):
+                    self._mark(cand, rule.modifier, rule.id, doc[t_start:t_end].text)
+            if quoted:
+                self._mark(cand, self.quote_modifier, "quotation.marks", quoted)
+            for s, e in senses.get(cand.entry.code, []):
+                if s < cand.span.end and cand.span.start < e:
+                    self._mark(cand, "SENSE", f"sense.{cand.entry.code}", doc[s:e].text)
+            if cand.entry.applies_to == "child":
+                adult = self._adult_referent(doc, s_start, cand, cues)
+                if adult:
+                    self._mark(cand, self.ref_modifier, "referent.adult", adult)
+
+    def _mark(self, cand: Candidate, name: str, rule: str, trigger: str) -> None:
+        if any(m.name == name for m in cand.modifiers):
+            return
+        effect = self.effects.get(name, Effect("drop", 0.0))
+        factor = 0.0 if effect.effect == "drop" else effect.factor
+        cand.modifiers.append(Modifier(name, rule, trigger, effect.effect, factor))
+
+    def _in_scope(
+        self, doc: Doc, rule: TriggerRule, window: int, t_start: int, t_end: int, cand: Candidate
+    ) -> bool:
+        c_start, c_end = cand.span.start, cand.span.end
+        if t_start < c_end and c_start < t_end:
+            return False  # the trigger is part of the candidate itself
+        if t_end <= c_start and rule.direction in {"backward", "both"}:
+            gap = range(t_end, c_start)
+        elif t_start >= c_end and rule.direction in {"forward", "both"}:
+            gap = range(c_end, t_start)
+        else:
+            return False
+        if len(gap) > window:
+            return False
+        return not any(doc[i].lower_ in rule.terminators for i in gap)
+
+    def _in_quotes(self, doc: Doc, s_start: int, s_end: int, c_start: int, c_end: int) -> str:
+        """The quoted text containing the candidate, or '' if it is not in quotation marks."""
+        open_at: int | None = None
+        for i in range(s_start, s_end):
+            text = doc[i].text
+            if open_at is None:
+                if text in self.quote_open:
+                    open_at = i
+            elif text in self.quote_close:
+                if open_at < c_start and c_end <= i:
+                    return doc[open_at : i + 1].text
+                open_at = None
+        return ""
+
+    def _age_cue(self, doc: Doc, i: int, s_start: int) -> int | None:
+        """The age if token ``i`` ends an age expression ("34-year-old", "aged 34", "34yo")."""
+        tok = doc[i]
+        low = tok.lower_
+        if low in {"old", "olds", "yo", "yrs", "yr", "years"}:
+            j = i - 1
+            while j >= s_start and doc[j].lower_ in {"-", "year", "years", "yr", "yrs"}:
+                j -= 1
+            if j >= s_start and doc[j].like_num and doc[j].text.isdigit():
+                return int(doc[j].text)
+            return None
+        if tok.text.isdigit() and i > s_start and doc[i - 1].lower_ in {"aged", "age"}:
+            return int(tok.text)
+        digits = "".join(ch for ch in low if ch.isdigit())
+        if digits and low.endswith(("yo", "yrs", "yr")) and low.startswith(digits):
+            return int(digits)
+        return None
+
+    def _cue_at(
+        self, doc: Doc, i: int, s_start: int, cues: Mapping[int, tuple[str, str, int]]
+    ) -> tuple[str, str] | None:
+        age = self._age_cue(doc, i, s_start)
+        if age is not None:
+            return ("adult" if age >= self.adult_age else "child", "unknown")
+        if i in cues:
+            kind, gender, _ = cues[i]
+            return (kind, gender)
+        return None
+
+    def _is_object(self, doc: Doc, i: int, s_start: int, length: int = 1) -> bool:
+        """True if the cue ending at ``i`` follows a preposition ("by an older male")."""
+        j = i - length
+        for _ in range(4):
+            if j < s_start:
+                return False
+            low = doc[j].lower_
+            if low in self.prepositions:
+                return True
+            if low not in _DETERMINERS and not doc[j].like_num:
+                return False
+            j -= 1
+        return False
+
+    def _adult_referent(
+        self,
+        doc: Doc,
+        s_start: int,
+        cand: Candidate,
+        cues: Mapping[int, tuple[str, str, int]],
+    ) -> str:
+        """Return the adult cue text if the candidate's clause is about an adult, else ''."""
+        i = cand.span.start - 1
+        stop = max(s_start, cand.span.start - self.ref_window)
+        pronoun: str | None = None
+        while i >= stop:
+            tok = doc[i]
+            low = tok.lower_
+            if low in self.boundaries:
+                break
+            cue = self._cue_at(doc, i, s_start, cues)
+            if cue is not None and not self._is_object(doc, i, s_start, self._cue_len(doc, i)):
+                kind, gender = cue
+                if pronoun is None:
+                    return self._cue_text(doc, i, s_start) if kind == "adult" else ""
+                compatible = "unknown" in (gender, pronoun) or gender == pronoun
+                if compatible:
+                    return self._cue_text(doc, i, s_start) if kind == "adult" else ""
+            elif pronoun is None and low in self.pronouns:
+                pronoun = self.pronouns[low]
+            i -= 1
+        return ""
+
+    def _cue_len(self, doc: Doc, i: int) -> int:
+        j = i
+        while j > 0 and doc[j].lower_ in {"old", "-", "year", "years", "yo", "yrs"}:
+            j -= 1
+        return i - j + 1
+
+    def _cue_text(self, doc: Doc, i: int, s_start: int) -> str:
+        return doc[max(s_start, i - self._cue_len(doc, i) + 1) : i + 1].text

@@ -1,0 +1,102 @@
+"""The values blamelex returns: `Finding`, its `Modifier` trace and its `Suggestion` edits."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+SEVERITIES = ("caution", "avoid")
+"""Severity tiers, lowest first (after the ECPAT "Luxembourg" guidelines)."""
+
+
+def severity_rank(severity: str) -> int:
+    """Return the rank of a severity tier (0 = caution, 1 = avoid)."""
+    return SEVERITIES.index(severity)
+
+
+@dataclass(frozen=True)
+class Source:
+    """A published source that supports a lexicon entry."""
+
+    title: str
+    url: str
+
+
+@dataclass(frozen=True)
+class Modifier:
+    """One context rule that fired on a candidate, and what it did to the score."""
+
+    name: str
+    """NEGATED, QUOTED, REPORTED, META, REFERENT or SENSE."""
+    rule: str
+    """Identifier of the rule that fired (for example ``negation.no_evidence``)."""
+    trigger: str
+    """The text that triggered the rule."""
+    effect: str
+    """``drop`` (the candidate is removed) or ``factor`` (the score is multiplied)."""
+    factor: float
+    """Multiplier applied to the score (0.0 for ``drop``)."""
+
+
+@dataclass(frozen=True)
+class Suggestion:
+    """A replacement for ``text[start:end]`` that keeps the concern explicit."""
+
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One piece of victim-blaming language found in a text.
+
+    ``start`` and ``end`` are character offsets: ``text[start:end] == finding.text``.
+    """
+
+    start: int
+    end: int
+    text: str
+    code: str
+    category: str
+    severity: str
+    score: float
+    explanation: str
+    suggestions: tuple[Suggestion, ...] = ()
+    sources: tuple[Source, ...] = ()
+    modifiers: tuple[Modifier, ...] = ()
+    origin: str = "lexicon"
+    """``lexicon`` (a lexicon entry matched) or ``model`` (found by the model alone)."""
+    term: str = ""
+    """The lexicon entry's headline term."""
+    trace: tuple[str, ...] = field(default_factory=tuple)
+    """How the score was reached, one step a line (prior, each modifier, model)."""
+
+    @property
+    def suppressed(self) -> bool:
+        """True when a context rule dropped this candidate."""
+        return any(m.effect == "drop" for m in self.modifiers)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return a JSON-serialisable dict of every field."""
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Finding:
+        """Rebuild a `Finding` from `to_dict()` output."""
+        return cls(
+            start=int(data["start"]),
+            end=int(data["end"]),
+            text=str(data["text"]),
+            code=str(data["code"]),
+            category=str(data["category"]),
+            severity=str(data["severity"]),
+            score=float(data["score"]),
+            explanation=str(data["explanation"]),
+            suggestions=tuple(Suggestion(**s) for s in data.get("suggestions", ())),
+            sources=tuple(Source(**s) for s in data.get("sources", ())),
+            modifiers=tuple(Modifier(**m) for m in data.get("modifiers", ())),
+            origin=str(data.get("origin", "lexicon")),
+            term=str(data.get("term", "")),
+            trace=tuple(data.get("trace", ())),
+        )

@@ -1,0 +1,220 @@
+"""Render suggestion templates so they fit the sentence, and build rewrites.
+
+Templates use ``{be}``, ``{v:lemma}``, ``{subj}``, ``{obj}``, ``{poss}``, ``{refl}`` (see
+docs/lexicon-format.md). Tense and number come from the matched verb and the auxiliaries before it;
+inflection comes from lemminflect, not hand-written verb tables.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from lemminflect import getAllInflections, getAllLemmas, getInflection
+from spacy.tokens import Span
+
+from blamelex.findings import Finding, Suggestion
+
+_BE = {"am", "is", "are", "was", "were", "be", "been", "being", "'s", "'re", "'m"}
+_HAVE = {"has", "have", "had", "'ve"}
+_MODAL = {"will", "would", "may", "might", "could", "should", "can", "must", "shall", "ca", "wo",
+          "to", "'ll", "might've"}
+_PLACEHOLDER = re.compile(r"\{(be|subj|obj|poss|refl|v:[a-z]+)\}")
+
+_PRONOUNS = {
+    "female": {"subj": "she", "obj": "her", "poss": "her", "refl": "herself"},
+    "male": {"subj": "he", "obj": "him", "poss": "his", "refl": "himself"},
+    "plural": {"subj": "they", "obj": "them", "poss": "their", "refl": "themselves"},
+    "unknown": {"subj": "the child", "obj": "the child", "poss": "the child's",
+                "refl": "themselves"},
+}
+_PRONOUN_PERSON = {
+    "she": "female", "her": "female", "herself": "female", "hers": "female",
+    "he": "male", "him": "male", "his": "male", "himself": "male",
+    "they": "plural", "them": "plural", "their": "plural", "themselves": "plural",
+    "themself": "plural",
+}
+
+
+@dataclass(frozen=True)
+class VerbForm:
+    """How the matched verb group is inflected: what to keep before it and the target form."""
+
+    prefix: str
+    """Auxiliary words kept verbatim before the rendered verb ("will", "has")."""
+    mode: str
+    """base | perfect | progressive | present | past | gerund | participle."""
+    be_form: str = ""
+    """The original be-auxiliary for progressive forms ("was", "is")."""
+
+
+def _person(span: Span) -> str:
+    for tok in span:
+        if tok.lower_ in _PRONOUN_PERSON:
+            return _PRONOUN_PERSON[tok.lower_]
+    sent_start = max(0, span.start - 12)
+    for tok in reversed(span.doc[sent_start : span.start]):
+        if tok.lower_ in {"she", "he", "they"}:
+            return _PRONOUN_PERSON[tok.lower_]
+        if tok.text in {".", "!", "?"}:
+            break
+    return "unknown"
+
+
+def _verb_tags(word: str) -> tuple[str, set[str]]:
+    lemmas = getAllLemmas(word)
+    verb = lemmas.get("VERB") or lemmas.get("AUX")
+    if not verb:
+        return "", set()
+    lemma = verb[0]
+    tags = {tag for tag, forms in getAllInflections(lemma, upos="VERB").items() if word in forms}
+    return lemma, tags
+
+
+def _aux_chain(span: Span) -> tuple[int, list[str]]:
+    """Token index where the contiguous auxiliaries before the span begin, and their texts."""
+    doc = span.doc
+    i = span.start
+    while i > 0 and doc[i - 1].lower_ in (_BE | _HAVE | _MODAL):
+        i -= 1
+    return i, [t.text for t in doc[i : span.start]]
+
+
+def verb_form(span: Span) -> tuple[int, VerbForm]:
+    """Work out the verb form of a span that starts with a verb; returns (edit start token, form)."""
+    start, chain = _aux_chain(span)
+    lower = [c.lower() for c in chain]
+    _, tags = _verb_tags(span[0].lower_)
+    modal_at = max((k for k, w in enumerate(lower) if w in _MODAL), default=-1)
+    if modal_at >= 0:
+        rest = lower[modal_at + 1 :]
+        prefix = " ".join(chain[: modal_at + 1])
+        if rest and rest[0] in {"have", "'ve"}:
+            return start, VerbForm(prefix + " " + chain[modal_at + 1], "perfect")
+        return start, VerbForm(prefix, "base")
+    have = [k for k, w in enumerate(lower) if w in _HAVE]
+    if have:
+        return start, VerbForm(" ".join(chain[: have[0] + 1]), "perfect")
+    be = [k for k, w in enumerate(lower) if w in _BE]
+    if be:
+        be_word = chain[be[-1]]
+        mode = "progressive" if "VBG" in tags else "passive"
+        return start, VerbForm("", mode, be_word)
+    if "VBZ" in tags:
+        return span.start, VerbForm("", "present")
+    if "VBD" in tags:
+        return span.start, VerbForm("", "past")
+    if "VBG" in tags:
+        return span.start, VerbForm("", "gerund")
+    if "VBN" in tags:
+        return span.start, VerbForm("", "participle")
+    return span.start, VerbForm("", "present")
+
+
+def _inflect(lemma: str, tag: str) -> str:
+    forms = getInflection(lemma, tag=tag)
+    return forms[0] if forms else lemma
+
+
+def _render_verb(lemma: str, form: VerbForm, person: str) -> str:
+    plural = person == "plural"
+    if lemma == "be":
+        word = {
+            "base": "be",
+            "perfect": "been",
+            "progressive": form.be_form,
+            "passive": form.be_form,
+            "present": "are" if plural else "is",
+            "past": "were" if plural else "was",
+            "gerund": "being",
+            "participle": "been",
+        }[form.mode]
+    else:
+        word = {
+            "base": _inflect(lemma, "VB"),
+            "perfect": _inflect(lemma, "VBN"),
+            "progressive": f"{form.be_form} {_inflect(lemma, 'VBG')}",
+            "passive": f"{form.be_form} {_inflect(lemma, 'VBN')}",
+            "present": _inflect(lemma, "VBP" if plural else "VBZ"),
+            "past": _inflect(lemma, "VBD"),
+            "gerund": _inflect(lemma, "VBG"),
+            "participle": _inflect(lemma, "VBN"),
+        }[form.mode]
+    return f"{form.prefix} {word}".strip() if form.prefix else word
+
+
+def _match_case(original: str, rendered: str) -> str:
+    if len(original) > 3 and original.isupper():
+        return rendered.upper()
+    if original[:1].isupper() and rendered[:1].islower():
+        return rendered[0].upper() + rendered[1:]
+    return rendered
+
+
+def render(template: str, span: Span) -> Suggestion:
+    """Render one suggestion template for a matched span; the edit may absorb auxiliaries."""
+    doc = span.doc
+    person = _person(span)
+    pronouns = _PRONOUNS[person if person in _PRONOUNS else "unknown"]
+    needs_verb = "{be}" in template or "{v:" in template
+    start_tok = span.start
+    form = VerbForm("", "present")
+    if needs_verb:
+        start_tok, form = verb_form(span)
+
+    def fill(match: re.Match[str]) -> str:
+        key = match.group(1)
+        if key == "be":
+            return _render_verb("be", form, person)
+        if key.startswith("v:"):
+            return _render_verb(key[2:], form, person)
+        return pronouns[key]
+
+    text = _PLACEHOLDER.sub(fill, template)
+    start = doc[start_tok].idx
+    end = span.end_char
+    return Suggestion(_match_case(doc.text[start:end], text), start, end)
+
+
+def render_all(templates: Sequence[str], span: Span) -> tuple[Suggestion, ...]:
+    """Render every template, dropping duplicates."""
+    out: list[Suggestion] = []
+    for template in templates:
+        sug = render(template, span)
+        if sug not in out:
+            out.append(sug)
+    return tuple(out)
+
+
+@dataclass(frozen=True)
+class Edit:
+    """One replacement applied by `rewrite`: ``original`` at ``[start, end)`` became ``replacement``."""
+
+    start: int
+    end: int
+    original: str
+    replacement: str
+    code: str
+
+
+def apply_suggestions(text: str, findings: Sequence[Finding]) -> tuple[str, list[Edit]]:
+    """Apply the first suggestion of each finding (non-overlapping, left to right)."""
+    edits: list[Edit] = []
+    last_end = -1
+    for f in sorted(findings, key=lambda f: f.start):
+        if not f.suggestions:
+            continue
+        sug = f.suggestions[0]
+        if sug.start < last_end:
+            continue
+        edits.append(Edit(sug.start, sug.end, text[sug.start : sug.end], sug.text, f.code))
+        last_end = sug.end
+    parts = []
+    pos = 0
+    for e in edits:
+        parts.append(text[pos : e.start])
+        parts.append(e.replacement)
+        pos = e.end
+    parts.append(text[pos:])
+    return "".join(parts), edits
