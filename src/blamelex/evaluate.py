@@ -1,0 +1,121 @@
+"""Metrics on the annotated corpus: sentence P/R/F1, span exact and overlap P/R/F1 per category,
+accuracy per challenge capability, hard-negative flag rate."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+Span = tuple[int, int, str]
+
+
+@dataclass
+class PRF:
+    """Counts and precision / recall / F1."""
+
+    tp: int = 0
+    fp: int = 0
+    fn: int = 0
+
+    @property
+    def precision(self) -> float:
+        return self.tp / (self.tp + self.fp) if self.tp + self.fp else 0.0
+
+    @property
+    def recall(self) -> float:
+        return self.tp / (self.tp + self.fn) if self.tp + self.fn else 0.0
+
+    @property
+    def f1(self) -> float:
+        p, r = self.precision, self.recall
+        return 2 * p * r / (p + r) if p + r else 0.0
+
+    def as_dict(self) -> dict[str, float]:
+        return {"precision": round(self.precision, 4), "recall": round(self.recall, 4),
+                "f1": round(self.f1, 4), "tp": self.tp, "fp": self.fp, "fn": self.fn}
+
+
+def _overlaps(a: Span, b: Span) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+def evaluate(items: Sequence[dict[str, Any]], predictions: Sequence[Sequence[Span]]) -> dict[str, Any]:
+    """Compare predicted spans with the gold spans of each item."""
+    sentence = PRF()
+    exact: dict[str, PRF] = defaultdict(PRF)
+    overlap: dict[str, PRF] = defaultdict(PRF)
+    capability: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    hard = [0, 0]
+    neg_types: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for item, pred in zip(items, predictions, strict=True):
+        gold: list[Span] = [(s["start"], s["end"], s["category"]) for s in item["spans"]]
+        g, p = bool(gold), bool(pred)
+        sentence.tp += g and p
+        sentence.fp += p and not g
+        sentence.fn += g and not p
+        if item.get("capability"):
+            c = capability[item["capability"]]
+            c[0] += int(g == p)
+            c[1] += 1
+        if item.get("type") == "hard_negative":
+            hard[0] += int(p)
+            hard[1] += 1
+            nt = neg_types[item.get("neg_type") or "?"]
+            nt[0] += int(p)
+            nt[1] += 1
+        for key in ("all", *{s[2] for s in gold + list(pred)}):
+            gk = [s for s in gold if key in ("all", s[2])]
+            pk = [s for s in pred if key in ("all", s[2])]
+            same = (lambda a, b: a[2] == b[2])  # noqa: E731
+            e = exact[key]
+            e_tp = sum(1 for s in pk if any(s == t for t in gk))
+            e.tp += e_tp
+            e.fp += len(pk) - e_tp
+            e.fn += len(gk) - sum(1 for t in gk if any(s == t for s in pk))
+            o = overlap[key]
+            o.tp += sum(1 for s in pk if any(_overlaps(s, t) and same(s, t) for t in gk))
+            o.fp += sum(1 for s in pk if not any(_overlaps(s, t) and same(s, t) for t in gk))
+            o.fn += sum(1 for t in gk if not any(_overlaps(s, t) and same(s, t) for s in pk))
+    result: dict[str, Any] = {
+        "items": len(items),
+        "sentence": sentence.as_dict(),
+        "span_exact": {k: v.as_dict() for k, v in sorted(exact.items())},
+        "span_overlap": {k: v.as_dict() for k, v in sorted(overlap.items())},
+    }
+    if hard[1]:
+        result["hard_negatives_flagged"] = round(hard[0] / hard[1], 4)
+        result["hard_negatives_flagged_by_type"] = {
+            k: round(v[0] / v[1], 4) for k, v in sorted(neg_types.items())}
+    if capability:
+        result["challenge_accuracy"] = {
+            k: round(v[0] / v[1], 4) for k, v in sorted(capability.items())}
+    return result
+
+
+def predict_spans(detector: Any, texts: Iterable[str], batch_size: int = 64) -> list[list[Span]]:
+    """Run a detector and return (start, end, category) per text."""
+    return [[(f.start, f.end, f.category) for f in findings]
+            for findings in detector.scan_many(texts, batch_size=batch_size)]
+
+
+def format_table(result: dict[str, Any], title: str = "") -> str:
+    """A plain-text table of the main metrics."""
+    lines = [title] if title else []
+    s = result["sentence"]
+    lines.append(f"items {result['items']}   sentence P {s['precision']:.3f} R {s['recall']:.3f} "
+                 f"F1 {s['f1']:.3f}")
+    if "hard_negatives_flagged" in result:
+        lines.append(f"hard negatives flagged: {result['hard_negatives_flagged']:.1%}")
+    lines.append(f"{'category':26s} {'exact P':>8s} {'R':>6s} {'F1':>6s}   "
+                 f"{'overlap P':>9s} {'R':>6s} {'F1':>6s}")
+    for cat in result["span_overlap"]:
+        e, o = result["span_exact"][cat], result["span_overlap"][cat]
+        lines.append(f"{cat:26s} {e['precision']:8.3f} {e['recall']:6.3f} {e['f1']:6.3f}   "
+                     f"{o['precision']:9.3f} {o['recall']:6.3f} {o['f1']:6.3f}")
+    if "challenge_accuracy" in result:
+        lines.append("challenge accuracy by capability:")
+        for cap, acc in result["challenge_accuracy"].items():
+            lines.append(f"  {cap:30s} {acc:.3f}")
+    return "\n".join(lines)
