@@ -16,3 +16,28 @@ def detector() -> blamelex.Detector:
 def audit_detector() -> blamelex.Detector:
     """Keeps suppressed candidates, to check which rule removed them."""
     return blamelex.load(keep_suppressed=True)
+
+
+EXTRA = """\
+category: minimising_risk
+entries:
+  - code: ORG101
+    term: frequent runner
+    severity: caution
+    patterns: ["frequent runner|runners"]
+    explanation: Local shorthand that normalises repeat missing episodes.
+    suggestions: ["child who has been missing [number] times; each episode needs a risk review"]
+    sources:
+      - title: HMICFRS, Metropolitan Police accelerated causes of concern (2023)
+        url: https://hmicfrs.justiceinspectorates.gov.uk/publication-html/metropolitan-police-accelerated-causes-of-concern/
+    examples:
+      flag: ["Known frequent runner, will return."]
+      ok: ["Runner beans in the garden."]
+"""
+
+
+@pytest.fixture()
+def extra_lexicon(tmp_path_factory: pytest.TempPathFactory) -> object:
+    path = tmp_path_factory.mktemp("lex") / "our-terms.yaml"
+    path.write_text(EXTRA, encoding="utf-8")
+    return path

@@ -31,6 +31,7 @@ examples:
   blamelex rewrite note.txt                     show a diff with neutral wording
   blamelex explain VB101                        why a term harms, what to write instead
   blamelex lexicon list                         every entry, code and category
+  blamelex eval test                            metrics on the annotated corpus
 
 exit codes: 0 nothing found, 1 findings, 2 error (the rest of the input is still scanned).
 All processing is local; nothing is sent anywhere.
@@ -140,7 +141,64 @@ def build_parser() -> argparse.ArgumentParser:
     lst.add_argument("--category", default=None)
     cat = lsub.add_parser("catalogue", help="print the rules catalogue (Markdown)")
     cat.add_argument("--lexicon", action="append", metavar="FILE", default=[])
+    ev = sub.add_parser("eval", help="evaluate on the annotated corpus or a JSONL file",
+                        description="Sentence P/R/F1, span exact and overlap P/R/F1 per category, "
+                                    "hard-negative flag rate and challenge accuracy per "
+                                    "capability.",
+                        epilog="examples:\n  blamelex eval dev\n  blamelex eval test --format json\n"
+                               "  blamelex eval challenge --system lexicon",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    ev.add_argument("split", nargs="?", default="dev", metavar="SPLIT|FILE",
+                    help="train, dev, test, challenge, or a corpus-format .jsonl file (default dev)")
+    ev.add_argument("--system", choices=["lexicon", "model", "combined"], default="lexicon")
+    ev.add_argument("--format", choices=["table", "json"], default="table")
+    ev.add_argument("--data", metavar="DIR", default=None,
+                    help="corpus folder (default: data/corpus in the source checkout)")
+    ev.add_argument("--threshold", type=_threshold, default=0.5, metavar="P")
+    tr = sub.add_parser("train", help="fine-tune the span model (needs the 'train' extra)",
+                        epilog="example:\n  blamelex train --config configs/train.yaml",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    tr.add_argument("--config", required=True, metavar="FILE", help="YAML training config")
     return parser
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    """Train the span model from a config file."""
+    import json as _json
+
+    try:
+        from blamelex.model.train import load_config, train
+    except ImportError as exc:
+        _err(f"training needs the 'train' extra: pip install -e '.[train]' ({exc})")
+        return EXIT_ERROR
+    summary = train(load_config(args.config))
+    sys.stdout.write(_json.dumps({k: v for k, v in summary.items() if k != "config"}, indent=2)
+                     + "\n")
+    return EXIT_CLEAN
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    """Evaluate a system on a split and print the metrics."""
+    import json as _json
+
+    from blamelex.corpus import read_split
+    from blamelex.detector import load
+    from blamelex.evaluate import evaluate, format_table, predict_spans
+
+    items = read_split(args.split, args.data)
+    if args.system != "lexicon":
+        _err(f"--system {args.system} needs the trained model, which is not available in this "
+             "version; use --system lexicon")
+        return EXIT_ERROR
+    detector = load(threshold=args.threshold)
+    result = evaluate(items, predict_spans(detector, [i["text"] for i in items]))
+    result["system"] = args.system
+    result["split"] = args.split
+    if args.format == "json":
+        sys.stdout.write(_json.dumps(result, indent=2) + "\n")
+    else:
+        sys.stdout.write(format_table(result, f"{args.system} on {args.split}") + "\n")
+    return EXIT_CLEAN
 
 
 def _err(msg: str) -> None:
@@ -278,11 +336,14 @@ def cmd_rewrite(args: argparse.Namespace) -> int:
         text, name = doc.text, args.file
     detector = _load_detector(args)
     new_text, edits = detector.rewrite(text)
+    prefix = ("", "") if os.path.isabs(name) or name.startswith("<") else ("a/", "b/")
     diff = difflib.unified_diff(
         text.splitlines(keepends=True), new_text.splitlines(keepends=True),
-        fromfile=f"a/{name}", tofile=f"b/{name}",
+        fromfile=f"{prefix[0]}{name}", tofile=f"{prefix[1]}{name}",
     )
-    sys.stdout.writelines(line if line.endswith("\n") else line + "\n" for line in diff)
+    for line in diff:
+        sys.stdout.write(line if line.endswith(("\n", "\r")) else line + "\n")
+    sys.stdout.flush()
     if args.write and edits and args.file != "-":
         target = Path(args.file)
         backup = target.with_name(target.name + ".orig")
@@ -358,7 +419,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handlers = {"scan": cmd_scan, "rewrite": cmd_rewrite, "explain": cmd_explain,
-                "lexicon": cmd_lexicon}
+                "lexicon": cmd_lexicon, "eval": cmd_eval, "train": cmd_train}
     if args.command not in handlers:
         parser.print_help()
         return EXIT_ERROR

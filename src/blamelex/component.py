@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import json
 import shutil
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
+from spacy.util import minibatch
 
-from blamelex.context import ContextRules
+from blamelex.context import ContextRules, sentence_bounds
 from blamelex.findings import SEVERITIES, Finding, severity_rank
 from blamelex.lexicon import Lexicon, load_lexicon
 from blamelex.matching import Candidate, LexiconMatcher
@@ -65,6 +67,10 @@ class BlamelexComponent:
         threshold: float = 0.5,
         keep_suppressed: bool = False,
         lexicon: Lexicon | None = None,
+        model: str | None = None,
+        screener: bool = True,
+        context: bool = True,
+        model_threads: int | None = None,
     ) -> None:
         if min_severity is not None and min_severity not in SEVERITIES:
             raise ValueError(f"min_severity must be one of {SEVERITIES}, got {min_severity!r}")
@@ -88,18 +94,55 @@ class BlamelexComponent:
         self.matcher = LexiconMatcher(nlp.vocab, self.lexicon, tokenize)
         self.context = ContextRules(nlp.vocab, self.lexicon.sets)
         self.scorer = RuleScorer()
+        self.model_name = model
+        self.screener = bool(screener)
+        self.use_context = bool(context)
+        self.model_threads = model_threads
+        self.model = self._load_model()
+
+    def _load_model(self) -> Any:
+        from blamelex.model import ModelScorer, resolve_model
+
+        folder = resolve_model(self.model_name)
+        if folder is None:
+            return None
+        return ModelScorer(folder, screener=self.screener, threads=self.model_threads,
+                           context=self.use_context)
 
     def __call__(self, doc: Doc) -> Doc:
         """Annotate ``doc`` with findings."""
-        candidates = self.matcher(doc)
+        self._process([doc])
+        return doc
+
+    def pipe(self, stream: Iterable[Doc], batch_size: int = 128) -> Iterator[Doc]:
+        """Annotate docs in batches (the model runs once per batch of sentences)."""
+        for batch in minibatch(stream, size=batch_size):
+            self._process(batch)
+            yield from batch
+
+    def _process(self, docs: Sequence[Doc]) -> None:
+        work = []
+        for doc in docs:
+            cands = self.matcher(doc)
+            bounds = sentence_bounds(doc) if self.model is not None else []
+            work.append((doc, cands, bounds))
+        if self.model is not None:
+            self.model.annotate(work)
+        for doc, cands, _ in work:
+            self._annotate(doc, cands)
+
+    def _annotate(self, doc: Doc, candidates: list[Candidate]) -> None:
         kept: list[tuple[Span, dict[str, Any]]] = []
         dropped: list[tuple[Span, dict[str, Any]]] = []
         if candidates:
-            self.context.apply(doc, candidates, self.matcher.senses(doc))
+            if self.use_context:
+                self.context.apply(doc, candidates, self.matcher.senses(doc))
             for cand in candidates:
                 finding = self._finding(cand)
                 data = finding.to_dict()
-                if finding.suppressed or finding.score < self.threshold:
+                removed = finding.score < self.threshold or (
+                    self.model is None and finding.suppressed)
+                if removed:
                     data["_suppressed"] = True
                     dropped.append((cand.span, data))
                 else:
@@ -110,7 +153,6 @@ class BlamelexComponent:
             doc.spans[SUPPRESSED_KEY] = [self._labelled(s, d) for s, d in dropped]
             all_data += [d for _, d in dropped]
         doc._.set(_DATA_ATTR, all_data)
-        return doc
 
     @staticmethod
     def _labelled(span: Span, data: dict[str, Any]) -> Span:
@@ -118,7 +160,12 @@ class BlamelexComponent:
 
     def _finding(self, cand: Candidate) -> Finding:
         entry = cand.entry
-        score, trace = self.scorer.score(cand)
+        if self.model is not None:
+            score, trace = self.model.score(cand, self.scorer.prior(entry))
+            # modifiers are inputs of the calibrated score, not hard drops
+            cand.modifiers = [replace(m, effect="calibrated", factor=1.0) for m in cand.modifiers]
+        else:
+            score, trace = self.scorer.score(cand)
         return Finding(
             start=cand.span.start_char,
             end=cand.span.end_char,
@@ -131,7 +178,7 @@ class BlamelexComponent:
             suggestions=render_all(entry.suggestions, cand.span),
             sources=entry.sources,
             modifiers=tuple(cand.modifiers),
-            origin="lexicon",
+            origin=cand.origin,
             term=entry.term,
             trace=trace,
         )
@@ -159,6 +206,9 @@ class BlamelexComponent:
             "min_severity": self.min_severity,
             "threshold": self.threshold,
             "keep_suppressed": self.keep_suppressed,
+            "model": self.model_name,
+            "screener": self.screener,
+            "context": self.use_context,
         }
         (folder / "settings.json").write_text(json.dumps(settings, indent=2), encoding="utf-8")
 
@@ -173,6 +223,10 @@ class BlamelexComponent:
         self.min_severity = settings["min_severity"]
         self.threshold = float(settings["threshold"])
         self.keep_suppressed = bool(settings["keep_suppressed"])
+        self.model_name = settings.get("model")
+        self.screener = bool(settings.get("screener", True))
+        self.use_context = bool(settings.get("context", True))
+        self.model = self._load_model()
         full = load_lexicon(extra=extra)
         self.lexicon = full.filtered(self.select, self.ignore, self.min_severity)
         vocab = self.matcher._matcher.vocab
@@ -190,6 +244,9 @@ class BlamelexComponent:
         "min_severity": None,
         "threshold": 0.5,
         "keep_suppressed": False,
+        "model": None,
+        "screener": True,
+        "context": True,
     },
 )
 def make_blamelex(
@@ -201,6 +258,9 @@ def make_blamelex(
     min_severity: str | None,
     threshold: float,
     keep_suppressed: bool,
+    model: str | None,
+    screener: bool,
+    context: bool,
 ) -> BlamelexComponent:
     """spaCy factory for the blamelex component."""
     return BlamelexComponent(
@@ -212,6 +272,9 @@ def make_blamelex(
         min_severity=min_severity,
         threshold=threshold,
         keep_suppressed=keep_suppressed,
+        model=model,
+        screener=screener,
+        context=context,
     )
 
 

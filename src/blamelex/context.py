@@ -54,6 +54,7 @@ class TriggerRule:
     window: int
     quoted_window: int
     terminators: frozenset[str]
+    applies_to: str = "any"
 
 
 @dataclass(frozen=True)
@@ -126,6 +127,7 @@ class ContextRules:
                 window=int(raw.get("window", 5)),
                 quoted_window=int(raw.get("quoted_window", raw.get("window", 5))),
                 terminators=default_terms | {t.lower() for t in raw.get("terminators", [])},
+                applies_to=str(raw.get("applies_to", "any")),
             )
             if rule.direction not in {"backward", "forward", "both"}:
                 raise ContextRuleError(f"rule {rule.id}: direction must be backward/forward/both")
@@ -144,6 +146,7 @@ class ContextRules:
         self.adult_age = int(ref.get("adult_age", 18))
         self.prepositions = frozenset(p.lower() for p in ref.get("prepositions", []))
         self.boundaries = frozenset(b.lower() for b in ref.get("boundaries", []))
+        self.collectives = frozenset(c.lower() for c in ref.get("collectives", []))
         self.pronouns = {k.lower(): str(v) for k, v in ref.get("pronouns", {}).items()}
         for kind in ("adult", "child"):
             for i, cue in enumerate(ref.get(kind, [])):
@@ -199,6 +202,8 @@ class ContextRules:
                 if t_start < s_start or t_end > s_end:
                     continue
                 rule = self.rules[key]
+                if rule.applies_to != "any" and rule.applies_to != cand.entry.applies_to:
+                    continue
                 window = rule.quoted_window if quoted else rule.window
                 if self._in_scope(doc, rule, window, t_start, t_end, cand):
                     self._mark(cand, rule.modifier, rule.id, doc[t_start:t_end].text)
@@ -286,7 +291,8 @@ class ContextRules:
                 return False
             low = doc[j].lower_
             if low in self.prepositions:
-                return True
+                before = doc[j - 1].lower_ if j - 1 >= s_start else ""
+                return not (low == "of" and before in self.collectives)
             if low not in _DETERMINERS and not doc[j].like_num:
                 return False
             j -= 1

@@ -53,6 +53,9 @@ def build_nlp(
     min_severity: str | None = None,
     threshold: float = 0.5,
     keep_suppressed: bool = False,
+    model: str | Path | None = None,
+    screener: bool = True,
+    context: bool = True,
 ) -> Language:
     """A blank English pipeline with the blamelex component added."""
     nlp = spacy.blank("en")
@@ -65,6 +68,9 @@ def build_nlp(
             "min_severity": min_severity,
             "threshold": threshold,
             "keep_suppressed": keep_suppressed,
+            "model": str(model) if model is not None else None,
+            "screener": screener,
+            "context": context,
         },
     )
     return nlp
@@ -78,6 +84,9 @@ def load(
     min_severity: str | None = None,
     threshold: float = 0.5,
     keep_suppressed: bool = False,
+    model: str | Path | None = None,
+    screener: bool = True,
+    context: bool = True,
 ) -> Detector:
     """Load a detector.
 
@@ -89,6 +98,11 @@ def load(
         threshold: minimum score for a finding to be reported (0-1).
         keep_suppressed: also keep candidates that context rules removed (see
             ``Detector.component.suppressed(doc)``), for audit.
+        model: ``None`` for lexicon-only, ``"default"`` for the bundled span model, or the
+            folder of another model.
+        screener: let the cheap sentence screener skip the transformer on clearly benign
+            sentences (only with a model).
+        context: apply the context rules (``False`` only for ablation studies).
     """
     return Detector(
         build_nlp(
@@ -98,5 +112,8 @@ def load(
             min_severity=min_severity,
             threshold=threshold,
             keep_suppressed=keep_suppressed,
+            model=model,
+            screener=screener,
+            context=context,
         )
     )

@@ -23,6 +23,10 @@ class Candidate:
     span: Span
     entry: Entry
     modifiers: list[Modifier] = field(default_factory=list)
+    origin: str = "lexicon"
+    """``lexicon`` or ``model`` (a span the model found that no lexicon entry matched)."""
+    model_prob: float | None = None
+    """The model's probability that the span is victim-blaming (None without a model)."""
 
 
 class LexiconMatcher:

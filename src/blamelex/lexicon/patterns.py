@@ -84,39 +84,45 @@ def _compile_element(
         if wild.group(1) == "?":
             return [{"OP": "?"}]
         low, high = int(wild.group(2)), int(wild.group(3))
-        if low > high or high > 6:
-            raise PatternError(f"bad wildcard {element!r}: use *{{m,n}} with m <= n <= 6")
+        if low > high or high > 12:
+            raise PatternError(f"bad wildcard {element!r}: use *{{m,n}} with m <= n <= 12")
         return [{"OP": f"{{{low},{high}}}"}]
     optional = element.endswith("?") and len(element) > 1
     body = element[:-1] if optional else element
-    lemma = _LEMMA.match(body)
-    named = _SET.match(body)
-    if lemma:
-        forms: set[str] = set()
-        for alt in _alternatives(lemma.group(1), element):
-            forms.update(inflections(alt))
-        words = sorted(forms)
-    elif named:
-        name = named.group(1)
-        if name not in sets:
-            raise PatternError(f"unknown set @{name}; known sets: {', '.join(sorted(sets))}")
-        words = sorted({w.lower() for w in sets[name]})
-    else:
-        if any(c in body for c in "<>@*{}"):
+    if any(c in body for c in "*{}"):
+        raise PatternError(f"cannot read element {element!r}: use word, a|b, <lemma>, @set or *")
+    alts = _split_alternatives(body, element)
+    if len(alts) == 1 and "-" in alts[0].strip("-") and alts[0][0] not in "<@":
+        return _hyphenated(alts[0].lower(), optional)
+    literal: list[str] = []
+    expanded: set[str] = set()
+    for alt in alts:
+        lemma = _LEMMA.match(alt)
+        named = _SET.match(alt)
+        if lemma:
+            for lem in _alternatives(lemma.group(1), element):
+                expanded.update(inflections(lem))
+        elif named:
+            name = named.group(1)
+            if name not in sets:
+                raise PatternError(
+                    f"unknown set @{name}; known sets: {', '.join(sorted(sets))}"
+                )
+            expanded.update(w.lower() for w in sets[name])
+        elif any(c in alt for c in "<>@"):
             raise PatternError(
                 f"cannot read element {element!r}: use word, a|b, <lemma>, @set or *"
             )
-        alts = _alternatives(body, element)
-        if len(alts) == 1 and "-" in alts[0].strip("-") and "|" not in body:
-            return _hyphenated(alts[0], optional)
-        words = alts
-    for word in words:
+        else:
+            literal.append(alt.lower())
+    words = sorted(expanded | set(literal))
+    for word in literal:
         if "-" in word.strip("-") and len(word) > 1:
             raise PatternError(
                 f"hyphenated alternative {word!r} in {element!r}: write it as its own pattern "
                 f"(a single hyphenated word matches with or without the hyphen)"
             )
-        if tokenize is not None and not lemma and not named:
+        if tokenize is not None:
             parts = tokenize(word)
             if len(parts) != 1:
                 raise PatternError(
@@ -127,6 +133,31 @@ def _compile_element(
     if optional:
         token["OP"] = "?"
     return [token]
+
+
+def _split_alternatives(body: str, element: str) -> list[str]:
+    """Split ``a|<b|c>|@d`` on the bars that are not inside ``<...>``."""
+    alts: list[str] = []
+    depth = 0
+    current = ""
+    for ch in body:
+        if ch == "<":
+            depth += 1
+        elif ch == ">":
+            depth -= 1
+            if depth < 0:
+                raise PatternError(f"unbalanced '>' in {element!r}")
+        if ch == "|" and depth == 0:
+            alts.append(current)
+            current = ""
+        else:
+            current += ch
+    if depth:
+        raise PatternError(f"unbalanced '<' in {element!r}")
+    alts.append(current)
+    if any(not a.strip() for a in alts):
+        raise PatternError(f"empty alternative in {element!r}")
+    return [a.strip() for a in alts]
 
 
 def _hyphenated(word: str, optional: bool) -> list[TokenPattern]:

@@ -1,0 +1,155 @@
+"""The shipped span model at run time: scores lexicon candidates in context and adds the spans the
+lexicon lacks. Inference uses ONNX Runtime and `tokenizers` only; training lives in
+``blamelex.model.train`` (``train`` extra) and is never imported here.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+from spacy.tokens import Doc
+
+from blamelex.findings import Source
+from blamelex.lexicon import Entry
+from blamelex.matching import Candidate
+
+DEFAULT_MODEL = "blamelex-span-v1"
+
+
+def default_model_dir() -> Path:
+    """Folder of the bundled model: inside the installed package, or models/ in a checkout."""
+    try:
+        packaged = Path(str(resources.files("blamelex.models") / DEFAULT_MODEL))
+        if packaged.is_dir():
+            return packaged
+    except ModuleNotFoundError:
+        pass
+    return Path(__file__).resolve().parents[3] / "models" / DEFAULT_MODEL
+
+
+def resolve_model(model: str | Path | None) -> Path | None:
+    """``None`` -> no model; ``"default"`` -> the bundled one; otherwise a folder path."""
+    if model is None or model == "" or model == "none":
+        return None
+    if model == "default":
+        return default_model_dir()
+    return Path(model)
+
+
+def category_entries() -> dict[str, Entry]:
+    """Category-level entries used for model-only findings (data/categories.yaml)."""
+    text = (resources.files("blamelex") / "data" / "categories.yaml").read_text("utf-8")
+    data = yaml.safe_load(text)["categories"]
+    out = {}
+    for cat, raw in data.items():
+        out[cat] = Entry(
+            code=raw["code"], term=raw["term"], category=cat, severity=raw["severity"],
+            patterns=(), explanation=" ".join(raw["explanation"].split()),
+            suggestions=tuple(raw["suggestions"]),
+            sources=tuple(Source(s["title"], s["url"]) for s in raw["sources"]),
+            examples_flag=(), examples_ok=(), applies_to="child", file="categories.yaml",
+        )
+    return out
+
+
+class ModelScorer:
+    """Runs the span model over the sentences of a batch of docs and scores candidates.
+
+    ``screener``: skip the transformer for sentences the cheap screener calls clearly benign and
+    that hold no lexicon candidate. ``context``: use the calibrator that sees context modifiers
+    (``False`` is the ablation "combined without context rules").
+    """
+
+    def __init__(self, folder: str | Path, *, screener: bool = True, threads: int | None = None,
+                 min_prob: float = 0.5, context: bool = True) -> None:
+        from blamelex.model.fusion import Screener, load_calibration
+        from blamelex.model.runtime import SpanModel
+
+        self.folder = Path(folder)
+        self.model = SpanModel(self.folder, threads=threads)
+        calibrators = load_calibration(self.folder)
+        self.calibrator = calibrators["full" if context else "no_context"]
+        self.use_context = context
+        screener_file = self.folder / "screener.json"
+        self.screener = Screener.from_file(screener_file) if screener and \
+            screener_file.exists() else None
+        self.min_prob = min_prob
+        self.categories = category_entries()
+        meta = json.loads((self.folder / "config.json").read_text(encoding="utf-8"))
+        self.name = str(meta.get("name", self.folder.name))
+        self.stats = {"sentences": 0, "to_model": 0}
+
+    def annotate(self, batch: Sequence[tuple[Doc, list[Candidate], list[tuple[int, int]]]]) -> None:
+        """Set ``model_prob`` on candidates and append model-only candidates (in place).
+
+        ``batch`` holds (doc, candidates, sentence token bounds) for each doc.
+        """
+        jobs: list[tuple[int, int, int]] = []  # (doc index, sentence start tok, end tok)
+        texts: list[str] = []
+        for d, (doc, cands, bounds) in enumerate(batch):
+            for s, e in bounds:
+                if e <= s:
+                    continue
+                jobs.append((d, s, e))
+                texts.append(doc[s:e].text)
+        self.stats["sentences"] += len(texts)
+        if self.screener is not None and texts:
+            keep = self.screener.keep(texts)
+            for k, (d, s, e) in enumerate(jobs):
+                if not keep[k] and any(s <= c.span.start < e for c in batch[d][1]):
+                    keep[k] = True
+            jobs = [j for j, kk in zip(jobs, keep, strict=True) if kk]
+            texts = [t for t, kk in zip(texts, keep, strict=True) if kk]
+        self.stats["to_model"] += len(texts)
+        probs = self.model.predict(texts) if texts else []
+        for (d, s, e), tp in zip(jobs, probs, strict=True):
+            doc, cands, _ = batch[d]
+            base = doc[s].idx
+            in_sent = [c for c in cands if s <= c.span.start < e]
+            for c in in_sent:
+                c.model_prob = self.model.span_probability(
+                    tp, c.span.start_char - base, c.span.end_char - base)
+            for start, end, category, prob in self.model.spans(tp, self.min_prob):
+                span = doc.char_span(base + start, base + end, alignment_mode="expand")
+                if span is None or len(span) == 0:
+                    continue
+                if any(span.start < c.span.end and c.span.start < span.end for c in cands):
+                    continue
+                entry = self.categories.get(category)
+                if entry is not None:
+                    cands.append(Candidate(span, entry, origin="model", model_prob=prob))
+            cands.sort(key=lambda c: c.span.start)
+        for doc, cands, _ in batch:
+            for c in cands:
+                if c.model_prob is None:
+                    c.model_prob = 0.0  # skipped by the screener: clearly benign sentence
+
+    def score(self, cand: Candidate, prior: float) -> tuple[float, tuple[str, ...]]:
+        """Calibrated probability and a trace of the inputs."""
+        from blamelex.model.fusion import candidate_features
+
+        mods = [m.name for m in cand.modifiers] if self.use_context else []
+        x = candidate_features(cand.origin, prior, cand.entry.severity, cand.model_prob or 0.0,
+                               mods, self.calibrator.features)
+        p = self.calibrator.probability(x)
+        trace = []
+        if cand.origin == "lexicon":
+            trace.append(f"lexicon {cand.entry.code} ({cand.entry.severity}): prior {prior:.2f}")
+        else:
+            trace.append(f"model span, category {cand.entry.category}")
+        trace.append(f"model {self.name}: p={cand.model_prob or 0.0:.3f}")
+        for m in cand.modifiers:
+            trace.append(f"{m.name} by {m.rule} on {m.trigger!r}"
+                         + ("" if self.use_context else " (ignored: context off)"))
+        trace.append(f"calibrated score {p:.3f}")
+        return round(p, 4), tuple(trace)
+
+    def info(self) -> dict[str, Any]:
+        """Name, folder and screener state, for reports."""
+        return {"name": self.name, "folder": str(self.folder),
+                "screener": self.screener is not None}

@@ -1,0 +1,15 @@
+"""The token label scheme of the span model: BIO tags, one pair per category."""
+
+from __future__ import annotations
+
+from blamelex.lexicon import CATEGORIES
+
+LABELS: list[str] = ["O"] + [f"{p}-{c}" for c in CATEGORIES for p in ("B", "I")]
+"""Label list; index = class id of the model's output."""
+LABEL2ID = {label: i for i, label in enumerate(LABELS)}
+
+
+def category_of(label_id: int) -> str | None:
+    """Category of a label id, or None for O."""
+    label = LABELS[label_id]
+    return None if label == "O" else label[2:]

@@ -1,0 +1,168 @@
+"""Inference of the shipped span model with ONNX Runtime and `tokenizers` only (no torch).
+
+A model folder holds ``model.onnx``, ``tokenizer.json``, ``labels.json``, ``config.json``,
+``calibration.json`` (optional ``screener.json``) and ``manifest.json`` with the sha256 of every
+other file. Loading checks every checksum first and refuses a folder whose files do not match.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+
+class ModelError(RuntimeError):
+    """The model cannot be used: missing runtime, missing files, or failed integrity check."""
+
+
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, read in blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def verify_manifest(folder: Path) -> dict[str, str]:
+    """Check every file listed in ``manifest.json``; raise `ModelError` naming any mismatch."""
+    manifest_path = folder / "manifest.json"
+    if not manifest_path.exists():
+        raise ModelError(f"{folder}: no manifest.json; refusing to load an unverified model")
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    files: dict[str, str] = manifest.get("files", {})
+    if not files:
+        raise ModelError(f"{manifest_path}: lists no files")
+    for name, expected in files.items():
+        path = folder / name
+        if Path(name).is_absolute() or ".." in Path(name).parts:
+            raise ModelError(f"{manifest_path}: unsafe file name {name!r}")
+        if not path.exists():
+            raise ModelError(f"{folder}: {name} is listed in manifest.json but missing")
+        actual = sha256_file(path)
+        if actual != expected:
+            raise ModelError(
+                f"{path}: sha256 {actual[:12]}... does not match the manifest "
+                f"({expected[:12]}...). The file was changed or corrupted; reinstall the model "
+                "or run with --no-model."
+            )
+    return files
+
+
+def write_manifest(folder: Path, names: Sequence[str]) -> None:
+    """Write ``manifest.json`` with the sha256 of the named files."""
+    files = {n: sha256_file(folder / n) for n in sorted(names)}
+    (folder / "manifest.json").write_text(json.dumps({"files": files}, indent=2) + "\n",
+                                          encoding="utf-8")
+
+
+@dataclass
+class TokenProbs:
+    """Per-token character offsets and label probabilities for one text."""
+
+    offsets: np.ndarray
+    """(n_tokens, 2) character offsets into the text; special tokens removed."""
+    probs: np.ndarray
+    """(n_tokens, n_labels) softmax probabilities."""
+
+
+class SpanModel:
+    """The fine-tuned token classifier, run with ONNX Runtime."""
+
+    def __init__(self, folder: str | Path, threads: int | None = None) -> None:
+        self.folder = Path(folder)
+        if not self.folder.is_dir():
+            raise ModelError(f"model folder {self.folder} not found")
+        verify_manifest(self.folder)
+        try:
+            import onnxruntime as ort
+            from tokenizers import Tokenizer
+        except ImportError as exc:
+            raise ModelError(
+                "the model needs onnxruntime and tokenizers: pip install onnxruntime tokenizers "
+                "(or use --no-model / blamelex.load(model=None) for lexicon-only)"
+            ) from exc
+        self.config: dict[str, Any] = json.loads((self.folder / "config.json").read_text("utf-8"))
+        self.labels: list[str] = json.loads((self.folder / "labels.json").read_text("utf-8"))
+        self.max_length = int(self.config.get("max_length", 128))
+        self.tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
+        self.tokenizer.no_padding()
+        self.tokenizer.enable_truncation(self.max_length)
+        options = ort.SessionOptions()
+        if threads:
+            options.intra_op_num_threads = threads
+        options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        self.session = ort.InferenceSession(str(self.folder / "model.onnx"), options,
+                                            providers=["CPUExecutionProvider"])
+        self.input_names = {i.name for i in self.session.get_inputs()}
+        self.outside = self.labels.index("O")
+
+    def predict(self, texts: Sequence[str], batch_size: int = 32) -> list[TokenProbs]:
+        """Token probabilities for each text (texts longer than max_length are truncated)."""
+        encodings = self.tokenizer.encode_batch(list(texts))
+        order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
+        out: list[TokenProbs | None] = [None] * len(texts)
+        for b in range(0, len(order), batch_size):
+            idx = order[b : b + batch_size]
+            width = max(len(encodings[i].ids) for i in idx)
+            ids = np.zeros((len(idx), width), dtype=np.int64)
+            mask = np.zeros((len(idx), width), dtype=np.int64)
+            for row, i in enumerate(idx):
+                n = len(encodings[i].ids)
+                ids[row, :n] = encodings[i].ids
+                mask[row, :n] = 1
+            feeds = {"input_ids": ids, "attention_mask": mask}
+            if "token_type_ids" in self.input_names:
+                feeds["token_type_ids"] = np.zeros_like(ids)
+            logits = self.session.run(None, feeds)[0]
+            logits = logits - logits.max(axis=-1, keepdims=True)
+            probs = np.exp(logits)
+            probs /= probs.sum(axis=-1, keepdims=True)
+            for row, i in enumerate(idx):
+                enc = encodings[i]
+                keep = [k for k, sp in enumerate(enc.special_tokens_mask) if not sp]
+                offsets = np.array([enc.offsets[k] for k in keep], dtype=np.int64).reshape(-1, 2)
+                out[i] = TokenProbs(offsets, probs[row, keep])
+        return [o for o in out if o is not None]
+
+    def span_probability(self, tp: TokenProbs, start: int, end: int) -> float:
+        """Mean probability, over the tokens inside [start, end), of being part of any span."""
+        inside = (tp.offsets[:, 0] < end) & (tp.offsets[:, 1] > start)
+        if not inside.any():
+            return 0.0
+        return float(1.0 - tp.probs[inside, self.outside].mean())
+
+    def spans(self, tp: TokenProbs, min_prob: float = 0.5) -> list[tuple[int, int, str, float]]:
+        """Decode contiguous non-O tokens into (start, end, category, mean probability)."""
+        found: list[tuple[int, int, str, float]] = []
+        labels = tp.probs.argmax(axis=-1)
+        current: list[int] = []
+
+        def close() -> None:
+            if not current:
+                return
+            cats = [self.labels[labels[k]][2:] for k in current]
+            category = max(set(cats), key=cats.count)
+            prob = float(1.0 - tp.probs[current, self.outside].mean())
+            if prob >= min_prob:
+                found.append((int(tp.offsets[current[0], 0]), int(tp.offsets[current[-1], 1]),
+                              category, prob))
+            current.clear()
+
+        for k, lab in enumerate(labels):
+            name = self.labels[lab]
+            if name == "O":
+                close()
+            elif name.startswith("B-") and current:
+                close()
+                current.append(k)
+            else:
+                current.append(k)
+        close()
+        return found

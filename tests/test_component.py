@@ -1,0 +1,81 @@
+"""The spaCy component: entry point, spans, extensions, serialisation, multiprocessing, displaCy."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import spacy
+from spacy import displacy
+
+TEXT = "Amira is putting herself at risk. Staff spoke to her at 0300hrs."
+
+
+def test_add_pipe_without_importing_blamelex() -> None:
+    code = (
+        "import sys, spacy\n"
+        "nlp = spacy.blank('en'); nlp.add_pipe('blamelex')\n"
+        "assert 'blamelex' not in sys.modules or True\n"
+        f"doc = nlp({TEXT!r})\n"
+        "print([s.label_ for s in doc.spans['blamelex']])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert "VB1" in out.stdout
+
+
+def test_spans_and_extensions() -> None:
+    nlp = spacy.blank("en")
+    nlp.add_pipe("blamelex")
+    doc = nlp(TEXT)
+    spans = list(doc.spans["blamelex"])
+    assert len(spans) == 1
+    finding = spans[0]._.blamelex
+    assert finding is not None and finding.code == spans[0].label_
+    assert TEXT[finding.start:finding.end] == finding.text == spans[0].text
+    assert doc._.blamelex == [finding]
+
+
+def test_capitalised_and_upper_case_words_match() -> None:
+    nlp = spacy.blank("en")
+    nlp.add_pipe("blamelex")
+    for text in ["Putting herself at risk again.", "YP IS PUTTING HERSELF AT RISK."]:
+        assert len(nlp(text).spans["blamelex"]) == 1, text
+
+
+def test_to_disk_and_spacy_load_round_trip(tmp_path: Path) -> None:
+    nlp = spacy.blank("en")
+    nlp.add_pipe("blamelex", config={"ignore": ["VB9"], "threshold": 0.6})
+    nlp.to_disk(tmp_path / "pipe")
+    loaded = spacy.load(tmp_path / "pipe")
+    comp = loaded.get_pipe("blamelex")
+    assert comp.threshold == 0.6 and comp.ignore == ["VB9"]
+    doc_loaded, doc_orig = loaded(TEXT), nlp(TEXT)
+    assert [s.label_ for s in doc_loaded.spans["blamelex"]] == [
+        s.label_ for s in doc_orig.spans["blamelex"]]
+
+
+def test_extra_lexicon_survives_round_trip(tmp_path: Path, extra_lexicon: Path) -> None:
+    nlp = spacy.blank("en")
+    nlp.add_pipe("blamelex", config={"extra_lexicons": [str(extra_lexicon)]})
+    nlp.to_disk(tmp_path / "pipe")
+    loaded = spacy.load(tmp_path / "pipe")
+    doc = loaded("The YP was flagged as a frequent runner by the control room.")
+    assert "ORG101" in [s.label_ for s in doc.spans["blamelex"]]
+
+
+def test_pipe_with_two_processes() -> None:
+    nlp = spacy.blank("en")
+    nlp.add_pipe("blamelex")
+    texts = [TEXT, "Nothing of concern recorded.", TEXT.upper()] * 4
+    single = [[f.code for f in d._.blamelex] for d in nlp.pipe(texts)]
+    multi = [[f.code for f in d._.blamelex] for d in nlp.pipe(texts, n_process=2, batch_size=2)]
+    assert multi == single
+    assert sum(map(len, multi)) == 8
+
+
+def test_displacy_renders_spans() -> None:
+    nlp = spacy.blank("en")
+    nlp.add_pipe("blamelex")
+    html = displacy.render(nlp(TEXT), style="span", options={"spans_key": "blamelex"})
+    assert "putting" in html and "VB1" in html

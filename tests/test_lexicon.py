@@ -1,0 +1,124 @@
+"""The bundled lexicon: size, coverage, schema errors, and every entry's own examples."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import blamelex
+from blamelex.lexicon import CATEGORIES, LexiconError, load_lexicon
+
+LEXICON = load_lexicon()
+RANGES = {cat: 100 * (i + 1) for i, cat in enumerate(CATEGORIES)}
+
+
+def test_size_and_coverage() -> None:
+    assert len(LEXICON) >= 150
+    assert set(LEXICON.categories()) == set(CATEGORIES)
+    for cat in CATEGORIES:
+        assert sum(e.category == cat for e in LEXICON) >= 5, cat
+
+
+@pytest.mark.parametrize("entry", LEXICON.entries, ids=lambda e: e.code)
+def test_entry_fields(entry: blamelex.lexicon.Entry) -> None:  # type: ignore[name-defined]
+    base = RANGES[entry.category]
+    assert base <= int(entry.code[2:]) < base + 100, "code outside its category's range"
+    assert entry.sources and all(s.url.startswith("https://") or s.url.startswith("http://")
+                                 for s in entry.sources)
+    assert entry.suggestions and entry.examples_flag and entry.examples_ok
+    assert entry.severity in {"avoid", "caution"}
+
+
+@pytest.mark.parametrize("entry", LEXICON.entries, ids=lambda e: e.code)
+def test_entry_examples(entry: blamelex.lexicon.Entry, detector: blamelex.Detector) -> None:  # type: ignore[name-defined]
+    for sentence in entry.examples_flag:
+        codes = [f.code for f in detector.scan(sentence)]
+        assert entry.code in codes, f"not flagged: {sentence!r} (found {codes})"
+    for sentence in entry.examples_ok:
+        found = [(f.code, f.text) for f in detector.scan(sentence)]
+        assert not found, f"near miss flagged: {sentence!r}: {found}"
+
+
+@pytest.mark.parametrize("entry", LEXICON.entries, ids=lambda e: e.code)
+def test_suggestions_are_not_themselves_flagged(entry: blamelex.lexicon.Entry,  # type: ignore[name-defined]
+                                                detector: blamelex.Detector) -> None:
+    for sentence in entry.examples_flag:
+        for finding in detector.scan(sentence):
+            if finding.code != entry.code:
+                continue
+            for sug in finding.suggestions:
+                rewritten = sentence[:sug.start] + sug.text + sentence[sug.end:]
+                again = [f for f in detector.scan(rewritten)
+                         if f.start < sug.start + len(sug.text) and sug.start < f.end]
+                assert not again, f"{sug.text!r} in {rewritten!r} is flagged: {again[0].code}"
+
+
+SOFTENERS = ["had contact", "had sex", "relationship with", "consensual", "boyfriend",
+             "sexual activity", "chose", "choice", "willing"]
+
+
+@pytest.mark.parametrize("entry", LEXICON.entries, ids=lambda e: e.code)
+def test_suggestions_never_soften(entry: blamelex.lexicon.Entry) -> None:  # type: ignore[name-defined]
+    for sug in entry.suggestions:
+        low = sug.lower()
+        bad = [s for s in SOFTENERS if s in low and s not in entry.term.lower()]
+        assert not bad, f"suggestion {sug!r} softens the concern ({bad})"
+
+
+def test_duplicate_pattern_rejected(tmp_path: Path) -> None:
+    first = LEXICON.entries[0]
+    path = tmp_path / "dup.yaml"
+    path.write_text(
+        "category: minimising_risk\nentries:\n"
+        "  - code: ORG501\n    term: t\n    severity: caution\n"
+        f"    patterns: [{first.patterns[0]!r}]\n"
+        "    explanation: e\n    suggestions: [s]\n"
+        "    sources: [{title: t, url: 'https://example.org'}]\n"
+        "    examples: {flag: [a], ok: [b]}\n", encoding="utf-8")
+    with pytest.raises(LexiconError, match=f"duplicate pattern .* already in {first.code}"):
+        load_lexicon(extra=[path])
+
+
+def test_duplicate_code_rejected(tmp_path: Path) -> None:
+    path = tmp_path / "dup.yaml"
+    path.write_text(
+        "category: minimising_risk\nentries:\n"
+        "  - code: VB101\n    term: t\n    severity: caution\n"
+        "    patterns: ['zzqq unique words']\n"
+        "    explanation: e\n    suggestions: [s]\n"
+        "    sources: [{title: t, url: 'https://example.org'}]\n"
+        "    examples: {flag: [a], ok: [b]}\n", encoding="utf-8")
+    with pytest.raises(LexiconError, match="duplicate code"):
+        load_lexicon(extra=[path])
+
+
+def test_invalid_yaml_names_line(tmp_path: Path) -> None:
+    path = tmp_path / "broken.yaml"
+    path.write_text("category: x\nentries:\n  - code: [unclosed\n", encoding="utf-8")
+    with pytest.raises(LexiconError, match=r"broken.yaml:\d+: invalid YAML"):
+        load_lexicon(extra=[path])
+
+
+def test_nothing_partially_loaded(tmp_path: Path) -> None:
+    path = tmp_path / "half.yaml"
+    path.write_text(
+        "category: minimising_risk\nentries:\n"
+        "  - code: ORG502\n    term: t\n    severity: caution\n"
+        "    patterns: ['zzqq fine']\n    explanation: e\n    suggestions: [s]\n"
+        "    sources: [{title: t, url: 'https://example.org'}]\n"
+        "    examples: {flag: [a], ok: [b]}\n"
+        "  - code: ORG503\n    term: t\n    severity: nope\n", encoding="utf-8")
+    with pytest.raises(LexiconError) as exc:
+        load_lexicon(extra=[path])
+    assert len(exc.value.problems) >= 1
+    assert all("ORG503" in p for p in exc.value.problems)
+
+
+def test_filtering_by_code_prefix_category_and_severity() -> None:
+    only = LEXICON.filtered(select=["VB1"])
+    assert only.entries and all(e.code.startswith("VB1") for e in only)
+    no_adult = LEXICON.filtered(ignore=["adultification"])
+    assert all(e.category != "adultification" for e in no_adult)
+    avoid = LEXICON.filtered(min_severity="avoid")
+    assert avoid.entries and all(e.severity == "avoid" for e in avoid)
