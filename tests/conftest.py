@@ -9,13 +9,13 @@ import blamelex
 
 @pytest.fixture(scope="session")
 def detector() -> blamelex.Detector:
-    return blamelex.load()
+    return blamelex.load(model=None)
 
 
 @pytest.fixture(scope="session")
 def audit_detector() -> blamelex.Detector:
     """Keeps suppressed candidates, to check which rule removed them."""
-    return blamelex.load(keep_suppressed=True)
+    return blamelex.load(model=None, keep_suppressed=True)
 
 
 EXTRA = """\
@@ -41,3 +41,9 @@ def extra_lexicon(tmp_path_factory: pytest.TempPathFactory) -> object:
     path = tmp_path_factory.mktemp("lex") / "our-terms.yaml"
     path.write_text(EXTRA, encoding="utf-8")
     return path
+
+
+@pytest.fixture(scope="session")
+def detector_model() -> blamelex.Detector:
+    """The combined detector with the bundled model."""
+    return blamelex.load(model="default")

@@ -20,6 +20,7 @@ from typing import IO
 from blamelex import __version__
 from blamelex.findings import SEVERITIES
 from blamelex.lexicon import LexiconError
+from blamelex.model.runtime import ModelError
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -78,6 +79,14 @@ def _add_detector_options(p: argparse.ArgumentParser) -> None:
                    help="minimum score 0-1 for a finding (default 0.5)")
     g.add_argument("--lexicon", action="append", metavar="FILE", default=[],
                    help="add an organisation's own lexicon file (YAML); repeatable")
+    m = p.add_argument_group("model")
+    m.add_argument("--no-model", action="store_true",
+                   help="lexicon and context rules only (no transformer; fastest)")
+    m.add_argument("--model", metavar="DIR", default="default",
+                   help="model folder (default: the bundled model)")
+    m.add_argument("--no-screener", action="store_true",
+                   help="run the transformer on every sentence (slower; the screener skips "
+                        "clearly benign sentences)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -150,7 +159,13 @@ def build_parser() -> argparse.ArgumentParser:
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     ev.add_argument("split", nargs="?", default="dev", metavar="SPLIT|FILE",
                     help="train, dev, test, challenge, or a corpus-format .jsonl file (default dev)")
-    ev.add_argument("--system", choices=["lexicon", "model", "combined"], default="lexicon")
+    ev.add_argument("--system", default="combined",
+                    choices=["lexicon", "model", "combined", "combined-no-context",
+                             "lexicon-no-context"],
+                    help="lexicon: lexicon + context rules; model: the transformer's own spans; "
+                         "combined: everything (default); *-no-context: ablations")
+    ev.add_argument("--model", metavar="DIR", default="default", help="model folder")
+    ev.add_argument("--no-screener", action="store_true", help="model on every sentence")
     ev.add_argument("--format", choices=["table", "json"], default="table")
     ev.add_argument("--data", metavar="DIR", default=None,
                     help="corpus folder (default: data/corpus in the source checkout)")
@@ -185,13 +200,21 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from blamelex.detector import load
     from blamelex.evaluate import evaluate, format_table, predict_spans
 
+    from blamelex.evaluate import predict_model_only
+
     items = read_split(args.split, args.data)
-    if args.system != "lexicon":
-        _err(f"--system {args.system} needs the trained model, which is not available in this "
-             "version; use --system lexicon")
-        return EXIT_ERROR
-    detector = load(threshold=args.threshold)
-    result = evaluate(items, predict_spans(detector, [i["text"] for i in items]))
+    texts = [i["text"] for i in items]
+    if args.system == "model":
+        preds = predict_model_only(args.model, texts)
+    else:
+        detector = load(
+            threshold=args.threshold,
+            model=None if args.system.startswith("lexicon") else args.model,
+            screener=not args.no_screener,
+            context="no-context" not in args.system,
+        )
+        preds = predict_spans(detector, texts)
+    result = evaluate(items, preds)
     result["system"] = args.system
     result["split"] = args.split
     if args.format == "json":
@@ -235,6 +258,8 @@ def _load_detector(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         ignore=_csv(args.ignore),
         min_severity=args.min_severity,
         threshold=args.threshold,
+        model=None if args.no_model else args.model,
+        screener=not args.no_screener,
     )
 
 
@@ -427,6 +452,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return handlers[args.command](args)
     except LexiconError as exc:
         _err(str(exc))
+        return EXIT_ERROR
+    except ModelError as exc:
+        _err(f"model: {exc}")
         return EXIT_ERROR
     except KeyboardInterrupt:
         _err("interrupted")

@@ -55,6 +55,7 @@ class TriggerRule:
     quoted_window: int
     terminators: frozenset[str]
     applies_to: str = "any"
+    enclosing: bool = False
 
 
 @dataclass(frozen=True)
@@ -128,6 +129,7 @@ class ContextRules:
                 quoted_window=int(raw.get("quoted_window", raw.get("window", 5))),
                 terminators=default_terms | {t.lower() for t in raw.get("terminators", [])},
                 applies_to=str(raw.get("applies_to", "any")),
+                enclosing=bool(raw.get("enclosing", False)),
             )
             if rule.direction not in {"backward", "forward", "both"}:
                 raise ContextRuleError(f"rule {rule.id}: direction must be backward/forward/both")
@@ -229,7 +231,9 @@ class ContextRules:
     ) -> bool:
         c_start, c_end = cand.span.start, cand.span.end
         if t_start < c_end and c_start < t_end:
-            return False  # the trigger is part of the candidate itself
+            # a trigger inside the candidate is part of the term itself; one that wraps around
+            # it ("replace ... with") counts only for enclosing rules
+            return rule.enclosing and t_start < c_start and c_end < t_end
         if t_end <= c_start and rule.direction in {"backward", "both"}:
             gap = range(t_end, c_start)
         elif t_start >= c_end and rule.direction in {"forward", "both"}:
@@ -267,6 +271,11 @@ class ContextRules:
             return None
         if tok.text.isdigit() and i > s_start and doc[i - 1].lower_ in {"aged", "age"}:
             return int(tok.text)
+        # an age in brackets or between commas after a noun: "boyfriend (24)", "Kai, 15,"
+        if tok.text.isdigit() and 10 <= int(tok.text) <= 99 and i > s_start \
+                and i + 1 < len(doc) and doc[i - 1].text in {"(", ","} \
+                and doc[i + 1].text in {")", ","}:
+            return int(tok.text)
         digits = "".join(ch for ch in low if ch.isdigit())
         if digits and low.endswith(("yo", "yrs", "yr")) and low.startswith(digits):
             return int(digits)
@@ -280,6 +289,12 @@ class ContextRules:
             return ("adult" if age >= self.adult_age else "child", "unknown")
         if i in cues:
             kind, gender, _ = cues[i]
+            # an age right before or after the noun decides: "16yo male", "his cousin, 21,"
+            for j in (i - 1, i - 2, i + 2, i + 3):
+                if s_start <= j < len(doc) and j != i:
+                    near = self._age_cue(doc, j, s_start)
+                    if near is not None:
+                        return ("adult" if near >= self.adult_age else "child", gender)
             return (kind, gender)
         return None
 
@@ -312,7 +327,8 @@ class ContextRules:
         while i >= stop:
             tok = doc[i]
             low = tok.lower_
-            if low in self.boundaries:
+            nxt = doc[i + 1].lower_ if i + 1 < len(doc) else ""
+            if low in self.boundaries and nxt != "to":  # "believed to be" keeps its subject
                 break
             cue = self._cue_at(doc, i, s_start, cues)
             if cue is not None and not self._is_object(doc, i, s_start, self._cue_len(doc, i)):

@@ -119,3 +119,26 @@ def format_table(result: dict[str, Any], title: str = "") -> str:
         for cap, acc in result["challenge_accuracy"].items():
             lines.append(f"  {cap:30s} {acc:.3f}")
     return "\n".join(lines)
+
+
+def predict_model_only(model: str, texts: Sequence[str]) -> list[list[Span]]:
+    """The transformer's own decoded spans (no lexicon, no context rules, no calibration)."""
+    import spacy
+
+    from blamelex.context import sentence_bounds
+    from blamelex.model import resolve_model
+    from blamelex.model.runtime import SpanModel
+
+    folder = resolve_model(model)
+    if folder is None:
+        raise ValueError("the model system needs a model folder")
+    span_model = SpanModel(folder)
+    nlp = spacy.blank("en")
+    out: list[list[Span]] = []
+    for doc in nlp.pipe(texts, batch_size=64):
+        sents = [(doc[s].idx, doc[s:e].text) for s, e in sentence_bounds(doc) if e > s]
+        spans: list[Span] = []
+        for (base, _), tp in zip(sents, span_model.predict([t for _, t in sents]), strict=True):
+            spans += [(base + a, base + b, cat) for a, b, cat, _ in span_model.spans(tp)]
+        out.append(spans)
+    return out

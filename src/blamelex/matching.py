@@ -16,6 +16,18 @@ from blamelex.lexicon.patterns import PatternError, compile_pattern
 _SENSE_PREFIX = "SENSE:"
 
 
+def _dedupe(cands: list[Candidate]) -> list[Candidate]:
+    """One benign candidate per entry and position (greedy matching can yield nested ones)."""
+    seen: set[tuple[str, int]] = set()
+    out = []
+    for c in sorted(cands, key=lambda c: -(c.span.end - c.span.start)):
+        key = (c.entry.code, c.span.start)
+        if key not in seen:
+            seen.add(key)
+            out.append(c)
+    return out
+
+
 @dataclass
 class Candidate:
     """A lexicon match waiting for context rules, model and scoring."""
@@ -62,7 +74,12 @@ class LexiconMatcher:
             raise LexiconError(problems)
 
     def __call__(self, doc: Doc) -> list[Candidate]:
-        """Return non-overlapping candidates, longest and most severe first on conflicts."""
+        """Return candidates: non-overlapping ones (longest and most severe first on conflicts),
+        plus those an entry's own ``not_when`` pattern covers, already marked SENSE.
+
+        Benign senses are settled before overlaps, so a longer match in a benign sense
+        ("mule account" in a bank's own wording) cannot hide a shorter real one.
+        """
         strings = doc.vocab.strings
         raw = self._matcher(doc, as_spans=False)
         matches = []
@@ -72,6 +89,20 @@ class LexiconMatcher:
                 matches.append((entry, start, end))
         if not matches:
             return []
+        senses = self.senses(doc)
+        benign: list[Candidate] = []
+        if senses:
+            kept = []
+            for entry, start, end in matches:
+                hit = next(((s, e) for s, e in senses.get(entry.code, [])
+                            if s < end and start < e), None)
+                if hit is None:
+                    kept.append((entry, start, end))
+                else:
+                    sense = Modifier("SENSE", f"sense.{entry.code}", doc[hit[0]:hit[1]].text,
+                                     "drop", 0.0)
+                    benign.append(Candidate(doc[start:end], entry, [sense]))
+            matches = kept
         matches.sort(
             key=lambda m: (-(m[2] - m[1]), -severity_rank(m[0].severity), m[0].code, m[1])
         )
@@ -83,8 +114,9 @@ class LexiconMatcher:
             for i in range(start, end):
                 taken[i] = True
             chosen.append((entry, start, end))
-        chosen.sort(key=lambda m: m[1])
-        return [Candidate(doc[s:e], entry) for entry, s, e in chosen]
+        out = [Candidate(doc[s:e], entry) for entry, s, e in chosen] + _dedupe(benign)
+        out.sort(key=lambda c: (c.span.start, c.span.end))
+        return out
 
     def senses(self, doc: Doc) -> dict[str, list[tuple[int, int]]]:
         """Benign-sense (``not_when``) matches by entry code, as token ranges."""

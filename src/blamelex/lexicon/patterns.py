@@ -23,6 +23,11 @@ _LEMMA = re.compile(r"^<([^<>]+)>$")
 _SET = re.compile(r"^@([a-z_]+)$")
 
 
+# a wildcard matches any token except sentence-ending punctuation and line breaks, so a pattern
+# never spans two sentences
+_ANY: TokenPattern = {"IS_SPACE": False, "ORTH": {"NOT_IN": [".", "!", "?"]}}
+
+
 class PatternError(ValueError):
     """A pattern that cannot be compiled; the message says what to change."""
 
@@ -80,13 +85,13 @@ def _compile_element(
     wild = _WILDCARD.match(element)
     if wild:
         if wild.group(1) is None:
-            return [{}]
+            return [dict(_ANY)]
         if wild.group(1) == "?":
-            return [{"OP": "?"}]
+            return [{**_ANY, "OP": "?"}]
         low, high = int(wild.group(2)), int(wild.group(3))
         if low > high or high > 12:
             raise PatternError(f"bad wildcard {element!r}: use *{{m,n}} with m <= n <= 12")
-        return [{"OP": f"{{{low},{high}}}"}]
+        return [{**_ANY, "OP": f"{{{low},{high}}}"}]
     optional = element.endswith("?") and len(element) > 1
     body = element[:-1] if optional else element
     if any(c in body for c in "*{}"):

@@ -67,7 +67,15 @@ class Calibrator:
 
 def load_calibration(folder: Path) -> dict[str, Calibrator]:
     """The calibrators in ``calibration.json`` by name (``full``, ``no_context``)."""
-    data = json.loads((folder / "calibration.json").read_text(encoding="utf-8"))
+    path = folder / "calibration.json"
+    if not path.exists():
+        # uncalibrated (while fitting): the score is the model's own probability
+        def raw(names: tuple[str, ...]) -> Calibrator:
+            coef = np.array([1.0 if n == "model_logit" else 0.0 for n in names])
+            return Calibrator(names, coef, 0.0)
+
+        return {"full": raw(FEATURES_FULL), "no_context": raw(FEATURES_NO_CONTEXT)}
+    data = json.loads(path.read_text(encoding="utf-8"))
     return {name: Calibrator.from_dict(c) for name, c in data["calibrators"].items()}
 
 

@@ -51,6 +51,7 @@ class TrainConfig:
     max_steps: int | None = None
     threads: int = 2
     quantize: bool = True
+    freeze_embeddings: bool = True
     notes: list[str] = field(default_factory=list)
 
 
@@ -126,7 +127,14 @@ def _batches(rows: list[dict[str, Any]], size: int, rng: random.Random, shuffle:
     order = list(range(len(rows)))
     if shuffle:
         rng.shuffle(order)
-    for b in range(0, len(order), size):
+    # bucket by length inside windows of 50 batches: far less padding, still shuffled
+    window = size * 50
+    order = [i for w in range(0, len(order), window)
+             for i in sorted(order[w : w + window], key=lambda i: len(rows[i]["input_ids"]))]
+    starts = list(range(0, len(order), size))
+    if shuffle:
+        rng.shuffle(starts)
+    for b in starts:
         chunk = [rows[i] for i in order[b : b + size]]
         width = max(len(r["input_ids"]) for r in chunk)
         ids = torch.zeros((len(chunk), width), dtype=torch.long)
@@ -195,6 +203,9 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     model = AutoModelForTokenClassification.from_pretrained(
         str(base), num_labels=len(LABELS),
         id2label=dict(enumerate(LABELS)), label2id=LABEL2ID)
+    if cfg.freeze_embeddings:
+        for p in model.base_model.embeddings.word_embeddings.parameters():
+            p.requires_grad = False
     train_items = read_split("train", cfg.data)
     dev_items = read_split("dev", cfg.data)
     rng = random.Random(cfg.seed)
@@ -208,9 +219,11 @@ def train(cfg: TrainConfig) -> dict[str, Any]:
     total = cfg.max_steps or steps_per_epoch * cfg.epochs
     no_decay = ("bias", "LayerNorm.weight")
     groups = [
-        {"params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)],
+        {"params": [p for n, p in model.named_parameters()
+                    if p.requires_grad and not any(k in n for k in no_decay)],
          "weight_decay": cfg.weight_decay},
-        {"params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)],
+        {"params": [p for n, p in model.named_parameters()
+                    if p.requires_grad and any(k in n for k in no_decay)],
          "weight_decay": 0.0},
     ]
     optim = torch.optim.AdamW(groups, lr=cfg.learning_rate)
@@ -276,6 +289,17 @@ def export(model: Any, tokenizer: Any, base: Path, out_dir: Path, cfg: TrainConf
         opset_version=17,
         dynamo=False,
     )
+    import onnxruntime as ort
+
+    session = ort.InferenceSession(str(fp32), providers=["CPUExecutionProvider"])
+    with torch.no_grad():
+        expected = model(**dummy).logits.numpy()
+    got = session.run(None, {k: v.numpy() for k, v in dummy.items()})[0]
+    export_diff = float(np.abs(expected - got).max())
+    if export_diff > 1e-3:
+        raise RuntimeError(f"ONNX export differs from the torch model by {export_diff}")
+    (out_dir / "export_check.json").write_text(
+        json.dumps({"max_abs_logit_diff_fp32_onnx_vs_torch": export_diff}) + "\n", "utf-8")
     if cfg.quantize:
         from onnxruntime.quantization import QuantType, quantize_dynamic
 

@@ -1,0 +1,59 @@
+"""Context rules: contrastive pairs (one flagged, its near twin not) and the recorded trace."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+
+import blamelex
+
+PAIRS = yaml.safe_load((Path(__file__).parent / "data" / "contrastive_pairs.yaml").read_text(
+    encoding="utf-8"))["pairs"]
+
+
+def test_enough_pairs_for_every_modifier() -> None:
+    assert len(PAIRS) >= 60
+    assert {p[2] for p in PAIRS} == {"NEGATED", "REFERENT", "QUOTED", "REPORTED", "META", "SENSE"}
+
+
+@pytest.mark.parametrize("flagged, twin, modifier", PAIRS, ids=[p[1][:40] for p in PAIRS])
+def test_contrastive_pair(flagged: str, twin: str, modifier: str,
+                          audit_detector: blamelex.Detector) -> None:
+    codes = [f.code for f in audit_detector.scan(flagged)]
+    assert codes, f"not flagged: {flagged!r}"
+    doc = audit_detector.nlp(twin)
+    assert not doc._.blamelex, f"twin flagged: {[(f.code, f.text) for f in doc._.blamelex]}"
+    removed = audit_detector.component.suppressed(doc)
+    assert any(f.code in codes and modifier in {m.name for m in f.modifiers} for f in removed), \
+        f"expected {modifier} on {codes} in {twin!r}; got " \
+        f"{[(f.code, [m.name for m in f.modifiers]) for f in removed]}"
+
+
+def test_trace_records_rule_trigger_and_effect(audit_detector: blamelex.Detector) -> None:
+    doc = audit_detector.nlp("There is no evidence that Leah was putting herself at risk.")
+    (finding,) = audit_detector.component.suppressed(doc)
+    (mod,) = finding.modifiers
+    assert (mod.name, mod.rule, mod.effect, mod.factor) == ("NEGATED", "negation.no_evidence",
+                                                            "drop", 0.0)
+    assert "no" in mod.trigger.lower()
+    assert finding.score == 0.0 and "dropped" in finding.trace[-1]
+
+
+def test_quoted_is_demoted_not_dropped(audit_detector: blamelex.Detector) -> None:
+    doc = audit_detector.nlp('Jordan calls himself a "regular misper".')
+    (finding,) = audit_detector.component.suppressed(doc)
+    assert finding.modifiers[0].effect == "factor" and 0 < finding.score < 0.5
+    low = blamelex.load(model=None, threshold=0.3)
+    assert [f.code for f in low.scan('Jordan calls himself a "regular misper".')]
+
+
+def test_wildcards_do_not_cross_sentences(detector: blamelex.Detector) -> None:
+    # "chose ... to go missing" must not join words from two sentences
+    assert not detector.scan("She chose. Nobody wanted to go missing.")
+
+
+def test_sentences_split_without_a_parser(detector: blamelex.Detector) -> None:
+    text = "No evidence of harm.\nShe is putting herself at risk."
+    assert [f.text for f in detector.scan(text)] == ["putting herself at risk"]

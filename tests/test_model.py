@@ -1,0 +1,100 @@
+"""Model runtime and training: integrity checks, no torch on the scan path, a smoke training run."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from blamelex.model import default_model_dir
+from blamelex.model.runtime import ModelError, SpanModel, verify_manifest, write_manifest
+
+ROOT = Path(__file__).resolve().parents[1]
+MODEL = default_model_dir()
+
+
+def test_shipped_model_is_small_and_complete() -> None:
+    files = verify_manifest(MODEL)
+    assert {"model.onnx", "tokenizer.json", "labels.json", "config.json",
+            "calibration.json"} <= set(files)
+    assert (MODEL / "model.onnx").stat().st_size <= 30 * 1024 * 1024
+    assert (MODEL / "README.md").exists(), "model card"
+
+
+def test_tampered_file_is_refused(tmp_path: Path) -> None:
+    copy = tmp_path / "m"
+    shutil.copytree(MODEL, copy)
+    with (copy / "labels.json").open("a") as fh:
+        fh.write(" ")
+    with pytest.raises(ModelError, match="does not match the manifest"):
+        SpanModel(copy)
+    (copy / "manifest.json").unlink()
+    with pytest.raises(ModelError, match="no manifest.json"):
+        SpanModel(copy)
+
+
+def test_manifest_rejects_unsafe_names(tmp_path: Path) -> None:
+    (tmp_path / "a.txt").write_text("x")
+    write_manifest(tmp_path, ["a.txt"])
+    data = json.loads((tmp_path / "manifest.json").read_text())
+    data["files"]["../evil"] = "0" * 64
+    (tmp_path / "manifest.json").write_text(json.dumps(data))
+    with pytest.raises(ModelError, match="unsafe file name"):
+        verify_manifest(tmp_path)
+
+
+def _modules_after(code: str) -> set[str]:
+    script = code + "\nimport sys, json; print(json.dumps(sorted(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                         check=True)
+    return set(json.loads(out.stdout.strip().splitlines()[-1]))
+
+
+@pytest.mark.parametrize("model", ["None", "'default'"])
+def test_scan_path_imports_no_torch_or_transformers(model: str) -> None:
+    mods = _modules_after(
+        f"import blamelex; d = blamelex.load(model={model}); d.scan('She chose to go missing.')")
+    assert "torch" not in mods and "transformers" not in mods
+
+
+def test_missing_onnxruntime_gives_clear_message() -> None:
+    code = ("import sys; sys.modules['onnxruntime'] = None\n"
+            "from blamelex.cli import main\n"
+            "sys.exit(main(['scan', '-']))\n")
+    out = subprocess.run([sys.executable, "-c", code], input="text\n", capture_output=True,
+                         text=True)
+    assert out.returncode == 2
+    assert "pip install onnxruntime" in out.stderr and "--no-model" in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_model_scores_and_finds_spans(detector_model) -> None:  # type: ignore[no-untyped-def]
+    text = "Amira is putting herself at risk. She could have walked away at any point."
+    findings = detector_model.scan(text)
+    assert findings, "the combined detector finds nothing"
+    for f in findings:
+        assert text[f.start:f.end] == f.text
+        assert 0.0 <= f.score <= 1.0
+        assert any("model" in step for step in f.trace)
+
+
+def test_smoke_training_loss_falls_and_export_round_trips(tmp_path: Path) -> None:
+    pytest.importorskip("torch")
+    pytest.importorskip("transformers")
+    from blamelex.model.train import load_config, train
+
+    cfg = load_config(ROOT / "configs" / "smoke.yaml")
+    cfg.output = str(tmp_path / "smoke")
+    summary = train(cfg)
+    first, last = summary["first_losses"], summary["last_losses"]
+    assert sum(last) / len(last) < sum(first) / len(first), (first, last)
+    check = json.loads((tmp_path / "smoke" / "export_check.json").read_text())
+    assert check["max_abs_logit_diff_fp32_onnx_vs_torch"] < 1e-3
+    model = SpanModel(tmp_path / "smoke")  # manifest verified, int8 ONNX loads
+    tp = model.predict(["YP was putting herself at risk."])[0]
+    assert tp.probs.shape[1] == len(model.labels)
+    assert abs(float(tp.probs.sum(axis=1).mean()) - 1.0) < 1e-4
