@@ -1,6 +1,6 @@
 """Build the annotated corpus from the raw authoring batches.
 
-    python scripts/build_corpus.py            # writes data/corpus/*.jsonl and data/corpus/stats.json
+    python scripts/build_corpus.py     # writes data/corpus/*.jsonl and data/corpus/stats.json
 
 Steps: parse the ``[[span|category]]`` markup into character offsets; add the lexicon code of any
 lexicon candidate that overlaps a span; assign each batch to train/dev/test (data/splits.yaml);
@@ -78,7 +78,7 @@ def load_batches(folder: Path) -> list[dict[str, Any]]:
     items = []
     for path in sorted(folder.glob("*.jsonl")):
         batch = path.stem
-        for n, line in enumerate(path.open(encoding="utf-8"), 1):
+        for line in path.open(encoding="utf-8"):
             if not line.strip():
                 continue
             raw = json.loads(line)

@@ -11,7 +11,8 @@ import sys
 
 CATEGORIES = {
     "responsibility_choice", "consent_relationship", "sexualising_label", "criminalising",
-    "minimising_risk", "credibility_engagement", "adultification", "abuse_euphemism", "missing_status",
+    "minimising_risk", "credibility_engagement", "adultification", "abuse_euphemism",
+    "missing_status",
 }
 NEG_TYPES = {"benign_sense", "adult_referent", "negated", "quoted", "meta", "rewrite", "aware"}
 SPAN = re.compile(r"\[\[([^\[\]|]+)\|([a-z_]+)\]\]")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Sequence
+from typing import Any
+from dataclasses import replace
 from pathlib import Path
 
 import spacy
@@ -11,6 +13,14 @@ from spacy.language import Language
 from blamelex.component import BlamelexComponent
 from blamelex.findings import Finding
 from blamelex.rephrase import Edit, apply_suggestions
+from blamelex.textutil import clean_text
+
+
+def _restore(text: str, cleaned: str, findings: list[Finding]) -> list[Finding]:
+    """Findings of ``cleaned`` with their text taken from the original ``text``."""
+    if cleaned is text or cleaned == text:
+        return findings
+    return [replace(f, text=text[f.start:f.end]) for f in findings]
 
 
 class Detector:
@@ -31,18 +41,52 @@ class Detector:
         """Return the findings in ``text``, in order of position."""
         if not isinstance(text, str):
             raise TypeError(f"scan() needs a str, got {type(text).__name__}")
-        return list(self.nlp(text)._.blamelex)
+        cleaned = clean_text(text)
+        return _restore(text, cleaned, list(self.nlp(cleaned)._.blamelex))
 
     def scan_many(
         self, texts: Iterable[str], batch_size: int = 64, n_process: int = 1
     ) -> Iterator[list[Finding]]:
         """Stream the findings of each text, in input order (uses ``nlp.pipe``)."""
-        for doc in self.nlp.pipe(texts, batch_size=batch_size, n_process=n_process):
-            yield list(doc._.blamelex)
+        pairs = ((clean_text(t), t) for t in texts)
+        for doc, original in self.nlp.pipe(pairs, as_tuples=True, batch_size=batch_size,
+                                           n_process=n_process):
+            yield _restore(original, doc.text, list(doc._.blamelex))
 
     def rewrite(self, text: str) -> tuple[str, list[Edit]]:
         """Return ``text`` with each finding replaced by its first suggestion, and the edits."""
         return apply_suggestions(text, self.scan(text))
+
+
+class _SafeTokenizer:
+    """Wraps spaCy's tokenizer so text with lone surrogates tokenizes (offsets unchanged)."""
+
+    def __init__(self, tokenizer: Any) -> None:
+        self.tokenizer = tokenizer
+
+    def __call__(self, text: str) -> Any:
+        return self.tokenizer(clean_text(text))
+
+    def pipe(self, texts: Iterable[str], batch_size: int = 1000) -> Iterator[Any]:
+        for text in texts:
+            yield self(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.tokenizer, name)
+
+    def to_disk(self, path: Any, **kwargs: Any) -> None:
+        self.tokenizer.to_disk(path, **kwargs)
+
+    def from_disk(self, path: Any, **kwargs: Any) -> Any:
+        self.tokenizer.from_disk(path, **kwargs)
+        return self
+
+    def to_bytes(self, **kwargs: Any) -> bytes:
+        return bytes(self.tokenizer.to_bytes(**kwargs))
+
+    def from_bytes(self, data: bytes, **kwargs: Any) -> Any:
+        self.tokenizer.from_bytes(data, **kwargs)
+        return self
 
 
 def build_nlp(
@@ -59,6 +103,7 @@ def build_nlp(
 ) -> Language:
     """A blank English pipeline with the blamelex component added."""
     nlp = spacy.blank("en")
+    nlp.tokenizer = _SafeTokenizer(nlp.tokenizer)
     nlp.add_pipe(
         "blamelex",
         config={

@@ -41,7 +41,9 @@ def _overlaps(a: Span, b: Span) -> bool:
     return a[0] < b[1] and b[0] < a[1]
 
 
-def evaluate(items: Sequence[dict[str, Any]], predictions: Sequence[Sequence[Span]]) -> dict[str, Any]:
+def evaluate(
+    items: Sequence[dict[str, Any]], predictions: Sequence[Sequence[Span]]
+) -> dict[str, Any]:
     """Compare predicted spans with the gold spans of each item."""
     sentence = PRF()
     exact: dict[str, PRF] = defaultdict(PRF)

@@ -100,3 +100,17 @@ class Finding:
             term=str(data.get("term", "")),
             trace=tuple(data.get("trace", ())),
         )
+
+
+def shift(findings: list[Finding], offset: int) -> list[Finding]:
+    """Findings moved by ``offset`` characters (for chunks of a large file)."""
+    if not offset:
+        return findings
+    from dataclasses import replace
+
+    return [
+        replace(f, start=f.start + offset, end=f.end + offset,
+                suggestions=tuple(replace(s, start=s.start + offset, end=s.end + offset)
+                                  for s in f.suggestions))
+        for f in findings
+    ]

@@ -82,7 +82,7 @@ def _aux_chain(span: Span) -> tuple[int, list[str]]:
 
 
 def verb_form(span: Span) -> tuple[int, VerbForm]:
-    """Work out the verb form of a span that starts with a verb; returns (edit start token, form)."""
+    """The verb form of a span that starts with a verb: (edit start token, form)."""
     start, chain = _aux_chain(span)
     lower = [c.lower() for c in chain]
     _, tags = _verb_tags(span[0].lower_)
@@ -189,7 +189,7 @@ def render_all(templates: Sequence[str], span: Span) -> tuple[Suggestion, ...]:
 
 @dataclass(frozen=True)
 class Edit:
-    """One replacement applied by `rewrite`: ``original`` at ``[start, end)`` became ``replacement``."""
+    """One replacement made by `rewrite`: ``original`` at ``[start, end)`` -> ``replacement``."""
 
     start: int
     end: int

@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_INCLUDE = ("*.txt", "*.md", "*.text", "*.note", "*.notes")
+STREAM_BYTES = 4 * 1024 * 1024
+"""Files larger than this are read and scanned in chunks, so memory stays flat."""
+CHUNK_CHARS = 256 * 1024
 
 
 @dataclass
@@ -28,6 +31,11 @@ class Document:
     skipped: str = ""
     warnings: list[str] = field(default_factory=list)
     record_id: str | None = None
+    offset: int = 0
+    """Character offset of ``text`` in the whole file (non-zero for chunks of a large file)."""
+    line_offset: int = 0
+    """Number of lines in the file before ``text`` starts."""
+    last_chunk: bool = True
 
     @property
     def ok(self) -> bool:
@@ -61,6 +69,64 @@ def looks_binary(data: bytes) -> bool:
     if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return False
     return b"\x00" in data[:8192]
+
+
+def _count_breaks(text: str) -> int:
+    return text.count("\n") + text.count("\r") - text.count("\r\n")
+
+
+def iter_chunks(path: Path, chunk_chars: int = CHUNK_CHARS) -> Iterator[Document]:
+    """Stream a large text file as chunk `Document`s cut at line breaks (or spaces).
+
+    Offsets and line numbers stay those of the whole file (``offset``, ``line_offset``).
+    """
+    name = str(path)
+    try:
+        fh = path.open("rb")
+    except OSError as exc:
+        yield Document(name, error=exc.strerror or str(exc))
+        return
+    with fh:
+        head = fh.read(8192)
+        if looks_binary(head):
+            yield Document(name, skipped="binary file (contains NUL bytes)")
+            return
+        encoding = "utf-8-sig"
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            encoding = "utf-16"
+        decoder = codecs.getincrementaldecoder(encoding)(errors="replace")
+        pending = decoder.decode(head)
+        offset = lines = 0
+        warned = False
+        eof = False
+        while not eof or pending:
+            while len(pending) < chunk_chars and not eof:
+                block = fh.read(1 << 20)
+                if not block:
+                    pending += decoder.decode(b"", final=True)
+                    eof = True
+                else:
+                    pending += decoder.decode(block)
+            if eof:
+                cut = len(pending)
+            else:
+                cut = pending.rfind("\n", 0, chunk_chars) + 1
+                if cut <= 0:
+                    cut = pending.rfind(" ", 0, chunk_chars) + 1 or chunk_chars
+            text, pending = pending[:cut], pending[cut:]
+            doc = Document(name, text=text, offset=offset, line_offset=lines,
+                           last_chunk=eof and not pending)
+            if "\ufffd" in text and not warned:
+                doc.warnings.append("undecodable bytes replaced with U+FFFD "
+                                    "(offsets refer to the decoded text)")
+                warned = True
+            yield doc
+            offset += len(text)
+            lines += _count_breaks(text)
+            if text.endswith("\r") and pending.startswith("\n"):
+                lines -= 1  # a CRLF cut in two is one line break
+            if eof and not pending:
+                break
 
 
 def read_document(path: Path) -> Document:
@@ -138,6 +204,13 @@ def iter_documents(
     for path, problem in iter_paths(targets, include, exclude):
         if problem:
             yield Document(str(path), error=problem)
+            continue
+        try:
+            big = path.is_file() and path.stat().st_size > STREAM_BYTES
+        except OSError:
+            big = False
+        if big:
+            yield from iter_chunks(path)
         else:
             yield read_document(path)
 

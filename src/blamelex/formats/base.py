@@ -22,10 +22,17 @@ class ScanResult:
         self._starts: list[int] | None = None
 
     def position(self, offset: int) -> tuple[int, int]:
-        """1-based (line, column) of a character offset in the document."""
+        """1-based (line, column) of a file-level character offset."""
         if self._starts is None:
             self._starts = line_starts(self.document.text)
-        return line_col(self._starts, offset)
+        line, col = line_col(self._starts, offset - self.document.offset)
+        return line + self.document.line_offset, col
+
+    def context(self, start: int, end: int, chars: int) -> str:
+        """The text around a file-level span, ``chars`` characters either side."""
+        base = self.document.offset
+        text = self.document.text
+        return text[max(0, start - base - chars) : max(0, end - base + chars)]
 
 
 class Formatter:

@@ -39,8 +39,7 @@ class CsvFormatter(Formatter):
                     f.suggestions[0].text if f.suggestions else "",
                     ";".join(m.name for m in f.modifiers), f.origin]
             if self.redact is not None:
-                t = result.document.text
-                row.append(t[max(0, f.start - self.redact) : f.end + self.redact])
+                row.append(result.context(f.start, f.end, self.redact))
             self.writer.writerow([safe_cell(c) for c in row])
 
     def end(self) -> None:

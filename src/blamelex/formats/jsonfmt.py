@@ -17,8 +17,7 @@ def finding_record(result: ScanResult, finding: Finding, redact: int | None) -> 
     record.update(result.extra)
     record.update(data)
     if redact is not None:
-        text = result.document.text
-        record["context"] = text[max(0, finding.start - redact) : finding.end + redact]
+        record["context"] = result.context(finding.start, finding.end, redact)
     return record
 
 

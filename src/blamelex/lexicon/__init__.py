@@ -152,7 +152,11 @@ def _read_yaml(path: Path, problems: list[str]) -> Any:
         problems.append(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})")
         return None
     try:
-        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a SafeLoader subclass
+        loader = _LineLoader(text)  # a SafeLoader subclass: no arbitrary objects
+        try:
+            return loader.get_single_data()
+        finally:
+            loader.dispose()
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from functools import lru_cache
+from functools import cache
 from typing import Any
 
 from lemminflect import getAllInflections, getAllInflectionsOOV
@@ -32,7 +32,7 @@ class PatternError(ValueError):
     """A pattern that cannot be compiled; the message says what to change."""
 
 
-@lru_cache(maxsize=None)
+@cache
 def inflections(lemma: str) -> tuple[str, ...]:
     """Every inflected form of ``lemma`` as a verb, noun or adjective (lower case, sorted)."""
     lemma = lemma.lower()

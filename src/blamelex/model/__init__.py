@@ -91,7 +91,7 @@ class ModelScorer:
         """
         jobs: list[tuple[int, int, int]] = []  # (doc index, sentence start tok, end tok)
         texts: list[str] = []
-        for d, (doc, cands, bounds) in enumerate(batch):
+        for d, (doc, _cands, bounds) in enumerate(batch):
             for s, e in bounds:
                 if e <= s:
                     continue
@@ -124,7 +124,7 @@ class ModelScorer:
                 if entry is not None:
                     cands.append(Candidate(span, entry, origin="model", model_prob=prob))
             cands.sort(key=lambda c: c.span.start)
-        for doc, cands, _ in batch:
+        for _doc, cands, _ in batch:
             for c in cands:
                 if c.model_prob is None:
                     c.model_prob = 0.0  # skipped by the screener: clearly benign sentence

@@ -96,7 +96,9 @@ def sentences_of(item: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
-def encode(tokenizer: Any, items: Sequence[dict[str, Any]], max_length: int) -> list[dict[str, Any]]:
+def encode(
+    tokenizer: Any, items: Sequence[dict[str, Any]], max_length: int
+) -> list[dict[str, Any]]:
     """Tokenise and align BIO labels to tokens via character offsets."""
     rows = []
     for item in items:
