@@ -68,7 +68,7 @@ class BlamelexComponent:
         keep_suppressed: bool = False,
         lexicon: Lexicon | None = None,
         model: str | None = None,
-        screener: bool = True,
+        screener: bool = False,
         context: bool = True,
         model_threads: int | None = None,
     ) -> None:
@@ -136,7 +136,7 @@ class BlamelexComponent:
         dropped: list[tuple[Span, dict[str, Any]]] = []
         if candidates:
             if self.use_context:
-                self.context.apply(doc, candidates, self.matcher.senses(doc))
+                self.context.apply(doc, candidates, self.matcher.senses(doc, {c.entry.code for c in candidates}))
             for cand in candidates:
                 finding = self._finding(cand)
                 data = finding.to_dict()
@@ -224,12 +224,12 @@ class BlamelexComponent:
         self.threshold = float(settings["threshold"])
         self.keep_suppressed = bool(settings["keep_suppressed"])
         self.model_name = settings.get("model")
-        self.screener = bool(settings.get("screener", True))
+        self.screener = bool(settings.get("screener", False))
         self.use_context = bool(settings.get("context", True))
         self.model = self._load_model()
         full = load_lexicon(extra=extra)
         self.lexicon = full.filtered(self.select, self.ignore, self.min_severity)
-        vocab = self.matcher._matcher.vocab
+        vocab = self.matcher.vocab
         self.matcher = LexiconMatcher(vocab, self.lexicon, None)
         self.context = ContextRules(vocab, self.lexicon.sets)
         return self
@@ -245,7 +245,7 @@ class BlamelexComponent:
         "threshold": 0.5,
         "keep_suppressed": False,
         "model": None,
-        "screener": True,
+        "screener": False,
         "context": True,
     },
 )

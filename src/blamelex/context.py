@@ -32,12 +32,12 @@ from spacy.vocab import Vocab
 from blamelex.findings import Modifier
 from blamelex.lexicon.patterns import PatternError, compile_pattern
 from blamelex.matching import Candidate
+from blamelex.sentences import sentence_bounds
 
 _DETERMINERS = frozenset(
     "the a an this that these those his her their its older old young younger local known "
     "unknown adult several two three some other another same alleged named said".split()
 )
-_SENTENCE_END = frozenset({".", "!", "?"})
 
 
 class ContextRuleError(ValueError):
@@ -64,27 +64,6 @@ class Effect:
 
     effect: str
     factor: float
-
-
-def sentence_bounds(doc: Doc) -> list[tuple[int, int]]:
-    """Token ranges of the sentences: the doc's own if set, else split on . ! ? and blank lines."""
-    if doc.has_annotation("SENT_START"):
-        return [(s.start, s.end) for s in doc.sents]
-    bounds = []
-    start = 0
-    n = len(doc)
-    for i, tok in enumerate(doc):
-        end_here = tok.text in _SENTENCE_END or (tok.is_space and "\n" in tok.text)
-        if end_here and i + 1 < n:
-            nxt = doc[i + 1]
-            # keep closing quotes/brackets with the sentence they end
-            if nxt.is_quote or nxt.text in {")", "]"}:
-                continue
-            bounds.append((start, i + 1))
-            start = i + 1
-    if start < n:
-        bounds.append((start, n))
-    return bounds
 
 
 def _load_rules_file(path: Path | None) -> dict[str, Any]:

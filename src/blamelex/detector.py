@@ -98,7 +98,7 @@ def build_nlp(
     threshold: float = 0.5,
     keep_suppressed: bool = False,
     model: str | Path | None = None,
-    screener: bool = True,
+    screener: bool = False,
     context: bool = True,
 ) -> Language:
     """A blank English pipeline with the blamelex component added."""
@@ -129,8 +129,8 @@ def load(
     min_severity: str | None = None,
     threshold: float = 0.5,
     keep_suppressed: bool = False,
-    model: str | Path | None = None,
-    screener: bool = True,
+    model: str | Path | None = "default",
+    screener: bool = False,
     context: bool = True,
 ) -> Detector:
     """Load a detector.
@@ -146,7 +146,7 @@ def load(
         model: ``None`` for lexicon-only, ``"default"`` for the bundled span model, or the
             folder of another model.
         screener: let the cheap sentence screener skip the transformer on clearly benign
-            sentences (only with a model).
+            sentences (only with a model; off by default: see docs/benchmarks.md).
         context: apply the context rules (``False`` only for ablation studies).
     """
     return Detector(

@@ -65,7 +65,7 @@ class ModelScorer:
     (``False`` is the ablation "combined without context rules").
     """
 
-    def __init__(self, folder: str | Path, *, screener: bool = True, threads: int | None = None,
+    def __init__(self, folder: str | Path, *, screener: bool = False, threads: int | None = None,
                  min_prob: float = 0.5, context: bool = True) -> None:
         from blamelex.model.fusion import Screener, load_calibration
         from blamelex.model.runtime import SpanModel
