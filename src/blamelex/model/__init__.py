@@ -24,7 +24,7 @@ DEFAULT_MODEL = "blamelex-span-v1"
 def default_model_dir() -> Path:
     """Folder of the bundled model: inside the installed package, or models/ in a checkout."""
     try:
-        packaged = Path(str(resources.files("blamelex.models") / DEFAULT_MODEL))
+        packaged = Path(str(resources.files("blamelex._bundled") / DEFAULT_MODEL))
         if packaged.is_dir():
             return packaged
     except ModuleNotFoundError:
