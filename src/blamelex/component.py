@@ -136,7 +136,7 @@ class BlamelexComponent:
         dropped: list[tuple[Span, dict[str, Any]]] = []
         if candidates:
             if self.use_context:
-                self.context.apply(doc, candidates, self.matcher.senses(doc, {c.entry.code for c in candidates}))
+                self.context.apply(doc, candidates)
             for cand in candidates:
                 finding = self._finding(cand)
                 data = finding.to_dict()

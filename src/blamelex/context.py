@@ -149,9 +149,14 @@ class ContextRules:
         self,
         doc: Doc,
         candidates: Sequence[Candidate],
-        senses: Mapping[str, list[tuple[int, int]]],
+        senses: Mapping[str, list[tuple[int, int]]] | None = None,
     ) -> None:
-        """Write modifiers on each candidate (in place)."""
+        """Write modifiers on each candidate (in place).
+
+        SENSE is normally set by the matcher already (benign senses are settled before overlaps);
+        ``senses`` adds further benign-sense ranges by entry code.
+        """
+        senses = senses or {}
         if not candidates:
             return
         bounds = sentence_bounds(doc)
@@ -160,7 +165,15 @@ class ContextRules:
         triggers: list[tuple[str, int, int]] = []
         pseudo: dict[str, list[tuple[int, int]]] = {}
         cues: dict[int, tuple[str, str, int]] = {}
-        for match_id, start, end in self._matcher(doc, as_spans=False):
+        # every rule works inside one sentence: match only the sentences holding candidates
+        wanted = sorted({max(bisect.bisect_right(starts, c.span.start) - 1, 0)
+                         for c in candidates})
+        found = []
+        for k in wanted:
+            s_start, s_end = bounds[k]
+            found += [(m, s_start + a, s_start + b)
+                      for m, a, b in self._matcher(doc[s_start:s_end], as_spans=False)]
+        for match_id, start, end in found:
             key = strings[match_id]
             if key.startswith("PSEUDO:"):
                 pseudo.setdefault(key[7:], []).append((start, end))

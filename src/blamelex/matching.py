@@ -141,6 +141,7 @@ class LexiconMatcher:
         ("mule account" in a bank's own wording) cannot hide a shorter real one.
         """
         matches = []
+        where: dict[str, list[tuple[int, int]]] = {}
         words: dict[tuple[int, int], set[str]] = {}
         for code, sentences in self._active(doc).items():
             entry = self.lexicon.get(code)
@@ -154,11 +155,21 @@ class LexiconMatcher:
                 # run the matcher only where every required word of some pattern is present
                 if not any(all(req & present for req in needs) for needs in self._needs[code]):
                     continue
-                for _, start, end in matcher(doc[s_start:s_end], as_spans=False):
+                found = matcher(doc[s_start:s_end], as_spans=False)
+                if found:
+                    where.setdefault(code, []).append((s_start, s_end))
+                for _, start, end in found:
                     matches.append((entry, s_start + start, s_start + end))
         if not matches:
             return []
-        senses = self.senses(doc, {m[0].code for m in matches})
+        senses: dict[str, list[tuple[int, int]]] = {}
+        for code, sentences in where.items():
+            sense = self._senses.get(code)
+            if sense is None:
+                continue
+            for s_start, s_end in sentences:
+                for _, a, b in sense(doc[s_start:s_end], as_spans=False):
+                    senses.setdefault(code, []).append((s_start + a, s_start + b))
         benign: list[Candidate] = []
         if senses:
             kept = []

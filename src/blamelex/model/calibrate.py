@@ -51,7 +51,7 @@ def collect(folder: Path, items: Sequence[dict[str, Any]]) -> tuple[np.ndarray, 
         work = [(d, comp.matcher(d), sentence_bounds(d)) for d in chunk]
         comp.model.annotate(work)
         for (doc, cands, _), item in zip(work, items[start : start + 64], strict=True):
-            comp.context.apply(doc, cands, comp.matcher.senses(doc, {c.entry.code for c in cands}))
+            comp.context.apply(doc, cands)
             gold = [(s["start"], s["end"], s["category"]) for s in item["spans"]]
             for c in cands:
                 mods = [m.name for m in c.modifiers]
