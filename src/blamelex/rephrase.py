@@ -172,9 +172,8 @@ def render(template: str, span: Span) -> Suggestion:
         return pronouns[key]
 
     text = _PLACEHOLDER.sub(fill, template)
-    start = doc[start_tok].idx
-    end = span.end_char
-    return Suggestion(_match_case(doc.text[start:end], text), start, end)
+    original = doc[start_tok : span.end]  # a Span: no copy of the whole doc's text
+    return Suggestion(_match_case(original.text, text), original.start_char, original.end_char)
 
 
 def render_all(templates: Sequence[str], span: Span) -> tuple[Suggestion, ...]:
