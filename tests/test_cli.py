@@ -21,7 +21,11 @@ NOTES = ROOT / "examples" / "notes"
 BAD = "Amira is putting herself at risk.\nSeen at 0300hrs.\r\nShe chose to go missing again.\n"
 
 
-def run(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+def run(args: list[str], capsys: pytest.CaptureFixture[str],
+        model: bool = False) -> tuple[int, str, str]:
+    """Run the CLI in-process; lexicon-only unless ``model`` (these tests are about the CLI)."""
+    if args and args[0] in ("scan", "rewrite") and not model:
+        args = [*args, "--no-model"]
     code = main(args)
     out, err = capsys.readouterr()
     return code, out, err
@@ -230,7 +234,7 @@ def test_lexicon_check_reports_file_line_field(tmp_path: Path,
 
 
 def test_example_notes_scan(capsys: pytest.CaptureFixture[str]) -> None:
-    code, out, err = run(["scan", str(NOTES)], capsys)
+    code, out, err = run(["scan", str(NOTES)], capsys, model=True)
     assert code == 1
     assert len({line.split(":")[0] for line in out.splitlines()}) >= 8
     assert "12 scanned" in err

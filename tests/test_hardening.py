@@ -115,16 +115,19 @@ def test_large_file_is_streamed_with_flat_memory(tmp_path: Path) -> None:
         for _ in range(40):  # ~12 MB
             fh.write(block)
         fh.write(NOTE)
-    code = ("import resource, sys\nfrom blamelex.cli import main\n"
+    # as in a runtime install: no torch (thinc under spaCy imports it whenever it is present)
+    # peak RSS from VmHWM: ru_maxrss would include the forking parent's (pytest's) memory
+    code = ("import sys\nsys.modules['torch'] = None\nfrom blamelex.cli import main\n"
             f"rc = main(['scan', {str(path)!r}, '--no-model', '-q', '-f', 'jsonl'])\n"
-            "sys.stderr.write('RSS %d\\n' % resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+            "hwm = [l for l in open('/proc/self/status') if l.startswith('VmHWM')][0]\n"
+            "sys.stderr.write('RSS %s\\n' % hwm.split()[1])\n"
             "sys.exit(rc)\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.returncode == 1, out.stderr[-500:]
     rec = json.loads(out.stdout)
     assert rec["line"] == 40 * 200 + 1 and rec["column"] == 8
     rss_mib = int(out.stderr.split("RSS ")[1]) / 1024
-    assert rss_mib < 300, rss_mib
+    assert rss_mib < 300, (rss_mib, out.stderr[-300:])
 
 
 @pytest.mark.parametrize("cell", ["=HYPERLINK(\"x\")", "+1", "-2", "@SUM(A1)", "\tx", "\rx"])
@@ -157,3 +160,18 @@ def test_failed_output_leaves_no_temp_file(tmp_path: Path, monkeypatch: pytest.M
     code, _, err = run(["scan", str(note), "-f", "json", "-o", str(outdir / "r.json")], capsys)
     assert code == 2 and "No space left" in err
     assert list(outdir.iterdir()) == []
+
+
+def test_redact_keeps_only_span_and_context(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    path = tmp_path / "n.txt"
+    path.write_bytes(b"Zephyrine lives at 4 Quillon Close. There is no suggestion otherwise. "
+                     b"She is putting herself at risk.\xff\n")
+    for fmt in ("jsonl", "json", "csv", "text", "sarif"):
+        code, out, err = run(["scan", str(path), "-f", fmt, "--redact", "10"], capsys)
+        assert code == 1
+        assert "Zephyrine" not in out and "Quillon" not in out, fmt
+        assert "Zephyrine" not in err and "putting" not in err  # nothing from the note on stderr
+    _, out, _ = run(["scan", str(path), "-f", "jsonl", "--redact", "10"], capsys)
+    rec = json.loads(out)
+    assert len(rec["context"]) <= len(rec["text"]) + 20 and rec["trace"] == []

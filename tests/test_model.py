@@ -55,10 +55,14 @@ def _modules_after(code: str) -> set[str]:
 
 
 @pytest.mark.parametrize("model", ["None", "'default'"])
-def test_scan_path_imports_no_torch_or_transformers(model: str) -> None:
+def test_scan_path_needs_no_torch_or_transformers(model: str) -> None:
+    # thinc (under spaCy) imports torch whenever it is installed, so block both imports: the
+    # scan must work, and find something, with neither available
     mods = _modules_after(
-        f"import blamelex; d = blamelex.load(model={model}); d.scan('She chose to go missing.')")
-    assert "torch" not in mods and "transformers" not in mods
+        "import sys; sys.modules['torch'] = None; sys.modules['transformers'] = None\n"
+        f"import blamelex; d = blamelex.load(model={model})\n"
+        "assert d.scan('YP is putting herself at risk.')")
+    assert "onnxruntime" in mods if model != "None" else "onnxruntime" not in mods
 
 
 def test_missing_onnxruntime_gives_clear_message() -> None:

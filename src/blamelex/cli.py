@@ -15,12 +15,17 @@ import tempfile
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING, Any, cast
 
 from blamelex import __version__
 from blamelex.findings import SEVERITIES
 from blamelex.lexicon import LexiconError
 from blamelex.model.runtime import ModelError
+from blamelex.records import RecordError
+from blamelex.summary import SummaryError
+
+if TYPE_CHECKING:
+    from blamelex.sources import Document
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
@@ -33,6 +38,8 @@ examples:
   blamelex explain VB101                        why a term harms, what to write instead
   blamelex lexicon list                         every entry, code and category
   blamelex eval test                            metrics on the annotated corpus
+  blamelex scan export.csv --text-column notes  scan a CSV/JSONL/Parquet export, one row a note
+  blamelex summary findings.jsonl --by team     counts per category, code and team
 
 exit codes: 0 nothing found, 1 findings, 2 error (the rest of the input is still scanned).
 All processing is local; nothing is sent anywhere.
@@ -45,8 +52,17 @@ examples:
   blamelex scan notes/ --select responsibility_choice,VB2 --min-severity avoid
   blamelex scan notes/ --lexicon our-terms.yaml --ignore VB640
   echo "YP is putting herself at risk" | blamelex scan -
+  blamelex scan export.csv --text-column notes --id-column case_id --keep-column team
+  blamelex scan export.parquet --text-column notes --id-column case_id --format jsonl \\
+      --output findings.jsonl --jobs 2
+
+record exports: a PATH ending in .csv, .jsonl or .parquet is read as one record per row when
+--text-column names the column to scan; --id-column and each --keep-column are carried into
+every output format (Parquet needs: pip install 'blamelex[parquet]').
 
 text output: path:line:col: CODE [severity] message (suggest: ...)
+             path:ID:line:col: ... for a record (ID: the --id-column value, else the record
+             number, counting data rows from 1)
 """
 
 
@@ -55,6 +71,16 @@ def _csv(values: Sequence[str] | None) -> list[str]:
     for v in values or []:
         out.extend(x.strip() for x in v.split(",") if x.strip())
     return out
+
+
+def _jobs(value: str) -> int:
+    try:
+        n = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError("--jobs must be 1 or more")
+    return n
 
 
 def _threshold(value: str) -> float:
@@ -84,9 +110,9 @@ def _add_detector_options(p: argparse.ArgumentParser) -> None:
                    help="lexicon and context rules only (no transformer; fastest)")
     m.add_argument("--model", metavar="DIR", default="default",
                    help="model folder (default: the bundled model)")
-    m.add_argument("--no-screener", action="store_true",
-                   help="run the transformer on every sentence (slower; the screener skips "
-                        "clearly benign sentences)")
+    m.add_argument("--screener", action="store_true",
+                   help="let a cheap sentence screener skip the transformer on clearly benign "
+                        "sentences (faster on long, mostly neutral notes)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -107,7 +133,7 @@ def build_parser() -> argparse.ArgumentParser:
                           formatter_class=argparse.RawDescriptionHelpFormatter)
     scan.add_argument("paths", nargs="*", metavar="PATH", help="files, folders, or - for stdin")
     scan.add_argument("--format", "-f", default="text",
-                      choices=["text", "json", "jsonl", "sarif", "csv"], help="output format")
+                      choices=["text", "json", "jsonl", "sarif", "csv", "html"], help="output format")
     scan.add_argument("--output", "-o", metavar="FILE",
                       help="write to FILE (atomically) instead of stdout")
     scan.add_argument("--include", action="append", metavar="GLOB",
@@ -118,6 +144,20 @@ def build_parser() -> argparse.ArgumentParser:
     scan.add_argument("--quiet", "-q", action="store_true",
                       help="no summary line, warnings or progress bar on stderr")
     scan.add_argument("--no-progress", action="store_true", help="never show a progress bar")
+    scan.add_argument("--redact", type=int, metavar="N", default=None,
+                      help="privacy: outputs carry only the flagged words and N characters of "
+                           "context either side, never the whole note (json, jsonl, csv, html)")
+    scan.add_argument("--jobs", "-j", type=_jobs, default=1, metavar="N",
+                      help="scan on N processes of this machine (default 1); output order "
+                           "stays the input order")
+    rec = scan.add_argument_group("record exports (.csv, .jsonl, .parquet)")
+    rec.add_argument("--text-column", metavar="COL",
+                     help="column holding the text to scan; makes .csv/.jsonl/.parquet PATHs "
+                          "read as one record per row")
+    rec.add_argument("--id-column", metavar="COL",
+                     help="column identifying each record (shown in every output format)")
+    rec.add_argument("--keep-column", action="append", metavar="COL", default=[],
+                     help="column copied into every finding, e.g. team; repeatable")
     _add_detector_options(scan)
 
     rw = sub.add_parser("rewrite", help="show (or apply) neutral rewording as a diff",
@@ -165,11 +205,33 @@ def build_parser() -> argparse.ArgumentParser:
                     help="lexicon: lexicon + context rules; model: the transformer's own spans; "
                          "combined: everything (default); *-no-context: ablations")
     ev.add_argument("--model", metavar="DIR", default="default", help="model folder")
-    ev.add_argument("--no-screener", action="store_true", help="model on every sentence")
+    ev.add_argument("--screener", action="store_true",
+                    help="use the sentence screener (off by default)")
     ev.add_argument("--format", choices=["table", "json"], default="table")
     ev.add_argument("--data", metavar="DIR", default=None,
                     help="corpus folder (default: data/corpus in the source checkout)")
     ev.add_argument("--threshold", type=_threshold, default=0.5, metavar="P")
+    sm = sub.add_parser("summary", help="count the findings of a JSON Lines scan per category, "
+                                         "code and column",
+                        description="Read the findings written by 'blamelex scan --format "
+                                    "jsonl' and print counts per category,\nper code, per "
+                                    "each --by key (a kept record column, or any finding field)"
+                                    "\nand per the --by keys together.",
+                        epilog="examples:\n"
+                               "  blamelex scan export.csv --text-column notes --keep-column team"
+                               " --format jsonl -o findings.jsonl\n"
+                               "  blamelex summary findings.jsonl --by team\n"
+                               "  blamelex summary findings.jsonl --by team --by category "
+                               "--output summary.csv --plot summary.png",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    sm.add_argument("results", metavar="RESULTS.jsonl",
+                    help="findings from 'blamelex scan --format jsonl', or - for stdin")
+    sm.add_argument("--by", action="append", metavar="KEY", default=[],
+                    help="also count per this key (e.g. team, severity); repeatable")
+    sm.add_argument("--output", "-o", metavar="FILE",
+                    help="also write the tables to FILE.csv or FILE.json (format from the suffix)")
+    sm.add_argument("--plot", metavar="FILE.png",
+                    help="draw bar charts into a PNG file (needs: pip install 'blamelex[report]')")
     tr = sub.add_parser("train", help="fine-tune the span model (needs the 'train' extra)",
                         epilog="example:\n  blamelex train --config configs/train.yaml",
                         formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -198,9 +260,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     from blamelex.corpus import read_split
     from blamelex.detector import load
-    from blamelex.evaluate import evaluate, format_table, predict_spans
-
-    from blamelex.evaluate import predict_model_only
+    from blamelex.evaluate import evaluate, format_table, predict_model_only, predict_spans
 
     items = read_split(args.split, args.data)
     texts = [i["text"] for i in items]
@@ -210,7 +270,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         detector = load(
             threshold=args.threshold,
             model=None if args.system.startswith("lexicon") else args.model,
-            screener=not args.no_screener,
+            screener=args.screener,
             context="no-context" not in args.system,
         )
         preds = predict_spans(detector, texts)
@@ -259,7 +319,7 @@ def _load_detector(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         min_severity=args.min_severity,
         threshold=args.threshold,
         model=None if args.no_model else args.model,
-        screener=not args.no_screener,
+        screener=args.screener,
     )
 
 
@@ -275,40 +335,77 @@ def _progress(enabled: bool, iterable: Iterator[object]) -> Iterator[object]:
 
 def cmd_scan(args: argparse.Namespace) -> int:
     """Scan paths and write findings; returns the exit code."""
+    from blamelex.findings import shift
     from blamelex.formats import ScanResult, get_formatter
-    from blamelex.sources import DEFAULT_INCLUDE, Document, iter_documents
+    from blamelex.parallel import scan_stream
+    from blamelex.records import RecordColumns, check_columns, is_record_export, iter_records
+    from blamelex.sources import DEFAULT_INCLUDE, Document, decode, iter_documents, iter_paths
 
     if not args.paths:
         _err("nothing to scan: give files or folders, or - to read stdin "
              "(try: blamelex scan examples/notes/)")
         return EXIT_ERROR
+    if not args.text_column and (args.id_column or args.keep_column):
+        _err("--id-column and --keep-column need --text-column COL, the column to scan "
+             "(e.g. blamelex scan export.csv --text-column notes --id-column case_id)")
+        return EXIT_ERROR
+    columns = (RecordColumns(args.text_column, args.id_column, tuple(args.keep_column))
+               if args.text_column else None)
+    for p in args.paths:
+        if not is_record_export(p):
+            continue
+        if columns is not None:
+            if os.path.isfile(p):
+                check_columns(p, columns)  # fail before any output is written
+        elif not args.quiet:
+            _err(f"{p}: warning: scanned as plain text; to scan one record per row, name the "
+                 "text column: --text-column COL")
     detector = _load_detector(args)
     include = tuple(args.include) if args.include else DEFAULT_INCLUDE
+    # Every result carries the same keys, so a CSV header fits plain files and records alike.
+    blank: dict[str, Any] = dict.fromkeys(columns.keys()) if columns is not None else {}
 
-    def documents() -> Iterator[Document]:
+    def documents() -> Iterator[tuple[Document, dict[str, Any]]]:
         for p in args.paths:
             if p == "-":
                 data = sys.stdin.buffer.read() if hasattr(sys.stdin, "buffer") else \
                     sys.stdin.read().encode("utf-8")
-                from blamelex.sources import decode
                 text, warnings = decode(data)
-                yield Document("<stdin>", text=text, warnings=warnings)
+                yield Document("<stdin>", text=text, warnings=warnings), dict(blank)
+            elif columns is not None and (is_record_export(p) or os.path.isdir(p)):
+                for path, problem in iter_paths([p], include, args.exclude):
+                    if problem:
+                        yield Document(str(path), error=problem), dict(blank)
+                    elif is_record_export(path):
+                        for doc, extra in iter_records(path, columns):
+                            yield doc, extra or dict(blank)
+                    else:
+                        for doc in iter_documents([str(path)], include, args.exclude):
+                            yield doc, dict(blank)
             else:
-                yield from iter_documents([p], include, args.exclude)
+                for doc in iter_documents([p], include, args.exclude):
+                    yield doc, dict(blank)
 
     show_progress = (not args.quiet and not args.no_progress and sys.stderr.isatty()
-                     and (len(args.paths) > 1 or any(os.path.isdir(p) for p in args.paths)))
+                     and (len(args.paths) > 1 or columns is not None
+                          or any(os.path.isdir(p) for p in args.paths)))
     counts = {"scanned": 0, "skipped": 0, "failed": 0, "findings": 0}
     with _output(args.output) as out:
         formatter = get_formatter(args.format, out, lexicon=detector.component.lexicon,
-                                  version=__version__)
+                                  version=__version__, redact=args.redact)
         formatter.begin()
-        docs = _progress(show_progress, documents())
-        readable = ((d.text, d) for d in docs if _report(d, counts, args.quiet, formatter))  # type: ignore[union-attr]
-        for doc, findings in _scan_stream(detector, readable):
-            counts["scanned"] += 1
+        docs = cast(Iterator[tuple[Document, dict[str, Any]]],
+                    _progress(show_progress, documents()))
+        # Unreadable documents travel with the rest (as empty text) so output keeps input order.
+        pairs = ((d.text if d.ok else "", (d, extra)) for d, extra in docs)
+        for (doc, extra), findings in scan_stream(detector, pairs, args.jobs):
+            if not _report(doc, extra, counts, args.quiet, formatter):
+                continue
+            # chunks of a large file: offsets and lines are those of the whole file
+            findings = shift(findings, doc.offset)
+            counts["scanned"] += int(doc.last_chunk)
             counts["findings"] += len(findings)
-            formatter.write(ScanResult(doc, findings))
+            formatter.write(ScanResult(doc, findings, extra))
         formatter.end()
     if not args.quiet:
         sys.stderr.write(
@@ -320,30 +417,58 @@ def cmd_scan(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if counts["findings"] else EXIT_CLEAN
 
 
-def _report(doc, counts, quiet, formatter) -> bool:  # type: ignore[no-untyped-def]
+def _where(doc: Document) -> str:
+    """The path, and the record id for a record of an export."""
+    return doc.path if doc.record_id is None else f"{doc.path}:{doc.record_id}"
+
+
+def _report(doc, extra, counts, quiet, formatter) -> bool:  # type: ignore[no-untyped-def]
     """Count and report unreadable / skipped documents; True when the document is scannable."""
     from blamelex.formats import ScanResult
 
     if doc.error:
         counts["failed"] += 1
-        _err(f"{doc.path}: cannot read: {doc.error}")
-        formatter.write(ScanResult(doc, []))
+        _err(f"{_where(doc)}: cannot read: {doc.error}")
+        formatter.write(ScanResult(doc, [], extra))
         return False
     if doc.skipped:
         counts["skipped"] += 1
         if not quiet:
-            _err(f"{doc.path}: skipped: {doc.skipped}")
-        formatter.write(ScanResult(doc, []))
+            _err(f"{_where(doc)}: skipped: {doc.skipped}")
+        formatter.write(ScanResult(doc, [], extra))
         return False
     if doc.warnings and not quiet:
         for w in doc.warnings:
-            _err(f"{doc.path}: warning: {w}")
+            _err(f"{_where(doc)}: warning: {w}")
     return True
 
 
-def _scan_stream(detector, pairs):  # type: ignore[no-untyped-def]
-    for spacy_doc, document in detector.nlp.pipe(pairs, as_tuples=True, batch_size=32):
-        yield document, list(spacy_doc._.blamelex)
+def cmd_summary(args: argparse.Namespace) -> int:
+    """Print (and write, and plot) finding counts from a JSON Lines scan."""
+    from blamelex.summary import format_summary, plot_summary, summarise, write_summary
+
+    fmt = None
+    if args.output:
+        fmt = Path(args.output).suffix.lower().lstrip(".")
+        if fmt not in ("csv", "json"):
+            _err(f"{args.output}: say the format with the suffix: FILE.csv or FILE.json")
+            return EXIT_ERROR
+    if args.plot and Path(args.plot).suffix.lower() != ".png":
+        _err(f"{args.plot}: --plot writes PNG; name the file FILE.png")
+        return EXIT_ERROR
+    by = list(args.by)
+    if args.results == "-":
+        summary = summarise(sys.stdin, by, "<stdin>")
+    else:
+        with open(args.results, encoding="utf-8-sig") as fh:
+            summary = summarise(fh, by, args.results)
+    sys.stdout.write(format_summary(summary))
+    if args.output and fmt:
+        with _output(args.output) as out:
+            write_summary(summary, out, fmt)
+    if args.plot:
+        plot_summary(summary, args.plot)
+    return EXIT_CLEAN
 
 
 def cmd_rewrite(args: argparse.Namespace) -> int:
@@ -444,7 +569,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     handlers = {"scan": cmd_scan, "rewrite": cmd_rewrite, "explain": cmd_explain,
-                "lexicon": cmd_lexicon, "eval": cmd_eval, "train": cmd_train}
+                "lexicon": cmd_lexicon, "eval": cmd_eval, "train": cmd_train,
+                "summary": cmd_summary}
     if args.command not in handlers:
         parser.print_help()
         return EXIT_ERROR
@@ -455,6 +581,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     except ModelError as exc:
         _err(f"model: {exc}")
+        return EXIT_ERROR
+    except (RecordError, SummaryError) as exc:
+        _err(str(exc))
         return EXIT_ERROR
     except KeyboardInterrupt:
         _err("interrupted")

@@ -18,7 +18,7 @@ from pathlib import Path
 DEFAULT_INCLUDE = ("*.txt", "*.md", "*.text", "*.note", "*.notes")
 STREAM_BYTES = 4 * 1024 * 1024
 """Files larger than this are read and scanned in chunks, so memory stays flat."""
-CHUNK_CHARS = 256 * 1024
+CHUNK_CHARS = 8 * 1024
 
 
 @dataclass

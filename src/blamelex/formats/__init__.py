@@ -1,4 +1,4 @@
-"""One formatter per output format: text, json, jsonl, sarif, csv."""
+"""One formatter per output format: text, json, jsonl, sarif, csv, html."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ from typing import IO, Any
 
 from blamelex.formats.base import Formatter, ScanResult
 from blamelex.formats.csvfmt import CsvFormatter
+from blamelex.formats.html import HtmlFormatter
 from blamelex.formats.jsonfmt import JsonFormatter, JsonLinesFormatter
 from blamelex.formats.sarif import SarifFormatter
 from blamelex.formats.text import TextFormatter
@@ -16,6 +17,7 @@ FORMATTERS: dict[str, type[Formatter]] = {
     "jsonl": JsonLinesFormatter,
     "sarif": SarifFormatter,
     "csv": CsvFormatter,
+    "html": HtmlFormatter,
 }
 
 
@@ -25,7 +27,7 @@ def get_formatter(name: str, stream: IO[str], **options: Any) -> Formatter:
         cls = FORMATTERS[name]
     except KeyError:
         raise ValueError(f"unknown format {name!r}; choose from {', '.join(FORMATTERS)}") from None
-    if cls is SarifFormatter:
+    if cls in (SarifFormatter, HtmlFormatter):  # these show rule details and the version
         return cls(stream, **options)
     options.pop("lexicon", None)
     options.pop("version", None)

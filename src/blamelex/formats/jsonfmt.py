@@ -18,6 +18,10 @@ def finding_record(result: ScanResult, finding: Finding, redact: int | None) -> 
     record.update(data)
     if redact is not None:
         record["context"] = result.context(finding.start, finding.end, redact)
+        # triggers and the trace quote other words of the note: leave them out
+        record["trace"] = []
+        for mod in record["modifiers"]:
+            mod["trigger"] = ""
     return record
 
 

@@ -58,8 +58,15 @@ class SarifFormatter(Formatter):
                            "origin": f.origin,
                            "modifiers": [m.name for m in f.modifiers]},
         }
+        if result.document.record_id is not None:
+            # A record of an export: the region counts lines in the record's text, so name the
+            # record too, or a viewer could not tell which row of the file is meant.
+            out["locations"][0]["logicalLocations"] = [{
+                "name": result.document.record_id, "kind": "record",
+                "fullyQualifiedName": f"{uri}:{result.document.record_id}"}]
         if result.extra:
-            out["properties"]["record"] = {k: str(v) for k, v in result.extra.items()}
+            out["properties"]["record"] = {k: "" if v is None else str(v)
+                                           for k, v in result.extra.items()}
         fixes = []
         for s in f.suggestions:
             fixes.append({

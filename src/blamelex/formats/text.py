@@ -1,4 +1,8 @@
-"""``path:line:col: CODE message (suggestion)``, one finding a line (ruff style)."""
+"""``path:line:col: CODE message (suggestion)``, one finding a line (ruff style).
+
+A record of an export (CSV, JSON Lines, Parquet) is ``path:ID:line:col``, the line and column
+counted in the record's text, so the record can be found by its id.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +16,7 @@ class TextFormatter(Formatter):
 
     def write(self, result: ScanResult) -> None:
         doc = result.document
-        label = result.extra.get("id") or doc.path
+        label = doc.path if doc.record_id is None else f"{doc.path}:{doc.record_id}"
         for f in result.findings:
             line, col = result.position(f.start)
             hint = f" (suggest: {f.suggestions[0].text!r})" if f.suggestions else ""
