@@ -133,7 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
                           formatter_class=argparse.RawDescriptionHelpFormatter)
     scan.add_argument("paths", nargs="*", metavar="PATH", help="files, folders, or - for stdin")
     scan.add_argument("--format", "-f", default="text",
-                      choices=["text", "json", "jsonl", "sarif", "csv", "html"], help="output format")
+                      choices=["text", "json", "jsonl", "sarif", "csv", "html"],
+                      help="output format")
     scan.add_argument("--output", "-o", metavar="FILE",
                       help="write to FILE (atomically) instead of stdout")
     scan.add_argument("--include", action="append", metavar="GLOB",
@@ -194,11 +195,13 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Sentence P/R/F1, span exact and overlap P/R/F1 per category, "
                                     "hard-negative flag rate and challenge accuracy per "
                                     "capability.",
-                        epilog="examples:\n  blamelex eval dev\n  blamelex eval test --format json\n"
+                        epilog="examples:\n  blamelex eval dev\n"
+                               "  blamelex eval test --format json\n"
                                "  blamelex eval challenge --system lexicon",
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     ev.add_argument("split", nargs="?", default="dev", metavar="SPLIT|FILE",
-                    help="train, dev, test, challenge, or a corpus-format .jsonl file (default dev)")
+                    help="train, dev, test, challenge, or a corpus-format .jsonl file "
+                         "(default dev)")
     ev.add_argument("--system", default="combined",
                     choices=["lexicon", "model", "combined", "combined-no-context",
                              "lexicon-no-context"],

@@ -18,12 +18,13 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 from spacy.util import minibatch
 
-from blamelex.context import ContextRules, sentence_bounds
+from blamelex.context import ContextRules
 from blamelex.findings import SEVERITIES, Finding, severity_rank
 from blamelex.lexicon import Lexicon, load_lexicon
 from blamelex.matching import Candidate, LexiconMatcher
 from blamelex.rephrase import render_all
 from blamelex.scoring import RuleScorer
+from blamelex.sentences import sentence_bounds
 
 SPANS_KEY = "blamelex"
 SUPPRESSED_KEY = "blamelex_suppressed"

@@ -127,9 +127,9 @@ def predict_model_only(model: str, texts: Sequence[str]) -> list[list[Span]]:
     """The transformer's own decoded spans (no lexicon, no context rules, no calibration)."""
     import spacy
 
-    from blamelex.context import sentence_bounds
     from blamelex.model import resolve_model
     from blamelex.model.runtime import SpanModel
+    from blamelex.sentences import sentence_bounds
 
     folder = resolve_model(model)
     if folder is None:

@@ -18,6 +18,7 @@ from blamelex.lexicon import Entry, Lexicon, LexiconError
 from blamelex.lexicon.patterns import PatternError, compile_pattern
 from blamelex.sentences import sentence_bounds
 
+
 def _dedupe(cands: list[Candidate]) -> list[Candidate]:
     """One benign candidate per entry and position (greedy matching can yield nested ones)."""
     seen: set[tuple[str, int]] = set()

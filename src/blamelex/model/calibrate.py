@@ -38,7 +38,7 @@ def collect(folder: Path, items: Sequence[dict[str, Any]]) -> tuple[np.ndarray, 
     import spacy
 
     from blamelex.component import BlamelexComponent
-    from blamelex.context import sentence_bounds
+    from blamelex.sentences import sentence_bounds
 
     nlp = spacy.blank("en")
     comp = BlamelexComponent(nlp, model=str(folder), screener=False)
