@@ -24,6 +24,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from blamelex.corpus import (  # noqa: E402
     near_duplicate_pairs,
+    paraphrase_share,
     template_families,
     trigram_diversity,
 )
@@ -127,24 +128,11 @@ def main() -> None:
             fh.write(json.dumps(item, ensure_ascii=False) + "\n")
 
     stats = corpus_stats(kept, challenge, dropped=len(drop))
-    stats["paraphrase_share"] = paraphrase_share(kept)
-    (out_dir / "stats.json").write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")
-    print(json.dumps(stats, indent=2))
-
-
-def paraphrase_share(items: list[dict[str, Any]]) -> float:
-    """Share of positive items where the lexicon-only detector finds nothing on a gold span."""
     import blamelex
 
-    detector = blamelex.load()
-    positives = [i for i in items if i["label"]]
-    missed = 0
-    for item, findings in zip(positives, detector.scan_many(i["text"] for i in positives),
-                              strict=True):
-        if not any(f.start < s["end"] and s["start"] < f.end
-                   for s in item["spans"] for f in findings):
-            missed += 1
-    return round(missed / len(positives), 4)
+    stats["paraphrase_share"] = round(paraphrase_share(kept, blamelex.load(model=None)), 4)
+    (out_dir / "stats.json").write_text(json.dumps(stats, indent=2) + "\n", encoding="utf-8")
+    print(json.dumps(stats, indent=2))
 
 
 def corpus_stats(items: list[dict[str, Any]], challenge: list[dict[str, Any]],

@@ -138,3 +138,16 @@ def trigram_diversity(texts: Sequence[str]) -> float:
         total += len(grams)
         seen.update(grams)
     return len(seen) / total if total else 0.0
+
+
+def paraphrase_share(items: Sequence[dict[str, Any]], detector: Any) -> float:
+    """Share of positive items on whose gold spans ``detector`` finds nothing (pass the
+    lexicon-only detector, ``blamelex.load(model=None)``, to measure paraphrases)."""
+    positives = [i for i in items if i["label"]]
+    missed = 0
+    for item, findings in zip(positives, detector.scan_many(i["text"] for i in positives),
+                              strict=True):
+        if not any(f.start < s["end"] and s["start"] < f.end
+                   for s in item["spans"] for f in findings):
+            missed += 1
+    return missed / len(positives) if positives else 0.0
