@@ -35,6 +35,7 @@ SPECIAL = [
     "", "\x00", "\ud800 putting herself at risk \udfff", "\u200f\u202eputting herself at risk",
     "putting\u200dherself at risk", "p\u0301utting herself at risk", "🙂 regular misper 🙂",
     "a" * 100_000, ("regular misper " * 2000), "\r\n\r putting herself at risk\r",
+    "²®putting herself at risk",  # found by the long run: "²".isdigit() but int("²") fails
 ]
 
 
@@ -67,6 +68,7 @@ def test_scan_any_text(detector: blamelex.Detector, text: str) -> None:
 
 @FUZZ
 @given(text_strategy)
+@example(SPECIAL[10])
 def test_rewrite_changes_only_finding_spans(detector: blamelex.Detector, text: str) -> None:
     new, edits = detector.rewrite(text)
     pos_old = pos_new = 0

@@ -258,17 +258,17 @@ class ContextRules:
             j = i - 1
             while j >= s_start and doc[j].lower_ in {"-", "year", "years", "yr", "yrs"}:
                 j -= 1
-            if j >= s_start and doc[j].like_num and doc[j].text.isdigit():
+            if j >= s_start and doc[j].like_num and doc[j].text.isdecimal():
                 return int(doc[j].text)
             return None
-        if tok.text.isdigit() and i > s_start and doc[i - 1].lower_ in {"aged", "age"}:
+        if tok.text.isdecimal() and i > s_start and doc[i - 1].lower_ in {"aged", "age"}:
             return int(tok.text)
         # an age in brackets or between commas after a noun: "boyfriend (24)", "Kai, 15,"
-        if tok.text.isdigit() and 10 <= int(tok.text) <= 99 and i > s_start \
+        if tok.text.isdecimal() and 10 <= int(tok.text) <= 99 and i > s_start \
                 and i + 1 < len(doc) and doc[i - 1].text in {"(", ","} \
                 and doc[i + 1].text in {")", ","}:
             return int(tok.text)
-        digits = "".join(ch for ch in low if ch.isdigit())
+        digits = "".join(ch for ch in low if ch.isdecimal())
         if digits and low.endswith(("yo", "yrs", "yr")) and low.startswith(digits):
             return int(digits)
         return None
