@@ -117,7 +117,7 @@ class BlamelexComponent:
 
     def pipe(self, stream: Iterable[Doc], batch_size: int = 128) -> Iterator[Doc]:
         """Annotate docs in batches (the model runs once per batch of sentences)."""
-        for batch in minibatch(stream, size=batch_size):
+        for batch in minibatch(stream, size=batch_size):  # type: ignore[no-untyped-call]
             self._process(batch)
             yield from batch
 

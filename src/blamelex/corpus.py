@@ -125,7 +125,8 @@ def template_families(texts: Sequence[str], threshold: float = 0.6) -> list[int]
     graph = coo_matrix((np.ones(int(keep.sum())), (m.row[keep], m.col[keep])),
                        shape=(len(texts), len(texts)))
     _, labels = connected_components(graph, directed=False)
-    return np.bincount(labels).tolist()
+    sizes: list[int] = np.bincount(labels).tolist()
+    return sizes
 
 
 def trigram_diversity(texts: Sequence[str]) -> float:

@@ -70,16 +70,15 @@ def evaluate(
         for key in ("all", *{s[2] for s in gold + list(pred)}):
             gk = [s for s in gold if key in ("all", s[2])]
             pk = [s for s in pred if key in ("all", s[2])]
-            same = (lambda a, b: a[2] == b[2])  # noqa: E731
             e = exact[key]
             e_tp = sum(1 for s in pk if any(s == t for t in gk))
             e.tp += e_tp
             e.fp += len(pk) - e_tp
             e.fn += len(gk) - sum(1 for t in gk if any(s == t for s in pk))
             o = overlap[key]
-            o.tp += sum(1 for s in pk if any(_overlaps(s, t) and same(s, t) for t in gk))
-            o.fp += sum(1 for s in pk if not any(_overlaps(s, t) and same(s, t) for t in gk))
-            o.fn += sum(1 for t in gk if not any(_overlaps(s, t) and same(s, t) for s in pk))
+            o.tp += sum(1 for s in pk if any(_overlaps(s, t) and s[2] == t[2] for t in gk))
+            o.fp += sum(1 for s in pk if not any(_overlaps(s, t) and s[2] == t[2] for t in gk))
+            o.fn += sum(1 for t in gk if not any(_overlaps(s, t) and s[2] == t[2] for s in pk))
     result: dict[str, Any] = {
         "items": len(items),
         "sentence": sentence.as_dict(),

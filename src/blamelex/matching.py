@@ -180,9 +180,9 @@ class LexiconMatcher:
                 if hit is None:
                     kept.append((entry, start, end))
                 else:
-                    sense = Modifier("SENSE", f"sense.{entry.code}", doc[hit[0]:hit[1]].text,
-                                     "drop", 0.0)
-                    benign.append(Candidate(doc[start:end], entry, [sense]))
+                    marked = Modifier("SENSE", f"sense.{entry.code}",
+                                      doc[hit[0]:hit[1]].text, "drop", 0.0)
+                    benign.append(Candidate(doc[start:end], entry, [marked]))
             matches = kept
         matches.sort(
             key=lambda m: (-(m[2] - m[1]), -severity_rank(m[0].severity), m[0].code, m[1])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 from spacy.attrs import IS_SPACE, ORTH
-from spacy.strings import hash_string
+from spacy.strings import hash_string  # type: ignore[attr-defined]
 from spacy.tokens import Doc
 
 _END_IDS = np.array([hash_string(c) for c in (".", "!", "?")], dtype=np.uint64)

@@ -131,8 +131,8 @@ class _LineLoader(yaml.SafeLoader):
     """Safe YAML loader that records the line of every mapping as ``__line__``."""
 
 
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[str, Any]:
-    mapping = loader.construct_mapping(node, deep=True)
+def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+    mapping: dict[Any, Any] = loader.construct_mapping(node, deep=True)
     mapping["__line__"] = node.start_mark.line + 1
     return mapping
 
@@ -236,11 +236,11 @@ def _parse_entry(
     prior = raw.get("prior")
     if prior is not None and not (isinstance(prior, (int, float)) and 0 < prior <= 1):
         bad("prior", "must be a number in (0, 1]")
-    patterns = raw.get("patterns")
+    patterns: list[str] = raw.get("patterns") or []
     if not _strings(patterns):
         bad("patterns", "required; a list of pattern strings")
         patterns = []
-    not_when = raw.get("not_when", [])
+    not_when: list[str] = raw.get("not_when") or []
     if not_when and not _strings(not_when):
         bad("not_when", "must be a list of pattern strings")
         not_when = []
@@ -250,7 +250,7 @@ def _parse_entry(
                 compile_pattern(pat, sets)
             except PatternError as exc:
                 bad(kind, f"{pat!r}: {exc}")
-    suggestions = raw.get("suggestions")
+    suggestions: list[str] = raw.get("suggestions") or []
     if not _strings(suggestions):
         bad("suggestions", "required; at least one suggestion")
         suggestions = []

@@ -90,7 +90,7 @@ class Screener:
         self.ngram_range = tuple(data["ngram_range"])
         self.threshold = float(data["threshold"])
         self.vectorizer = HashingVectorizer(
-            n_features=self.n_features, ngram_range=self.ngram_range,  # type: ignore[arg-type]
+            n_features=self.n_features, ngram_range=self.ngram_range,
             alternate_sign=False, norm="l2", lowercase=True, analyzer="word",
             token_pattern=r"(?u)\b\w+\b")
         self.weights = np.zeros(self.n_features, dtype=np.float32)

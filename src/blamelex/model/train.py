@@ -87,7 +87,7 @@ def sentences_of(item: dict[str, Any]) -> list[dict[str, Any]]:
         start = m.end()
     pieces.append((start, len(text)))  # type: ignore[arg-type]
     out = []
-    for s, e in pieces:  # type: ignore[misc]
+    for s, e in pieces:
         if e <= s:
             continue
         spans = [{**sp, "start": sp["start"] - s, "end": sp["end"] - s}
