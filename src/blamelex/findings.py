@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 SEVERITIES = ("caution", "avoid")
@@ -78,8 +78,23 @@ class Finding:
         return any(m.effect == "drop" for m in self.modifiers)
 
     def to_dict(self) -> dict[str, Any]:
-        """Return a JSON-serialisable dict of every field."""
-        return asdict(self)
+        """Return a JSON-serialisable dict of every field (as `dataclasses.asdict` would).
+
+        Written out because the component stores every finding this way: `asdict`'s recursive
+        deep copy was the largest cost of writing JSON output.
+        """
+        return {
+            "start": self.start, "end": self.end, "text": self.text, "code": self.code,
+            "category": self.category, "severity": self.severity, "score": self.score,
+            "explanation": self.explanation,
+            "suggestions": tuple({"text": s.text, "start": s.start, "end": s.end}
+                                 for s in self.suggestions),
+            "sources": tuple({"title": s.title, "url": s.url} for s in self.sources),
+            "modifiers": tuple({"name": m.name, "rule": m.rule, "trigger": m.trigger,
+                                "effect": m.effect, "factor": m.factor}
+                               for m in self.modifiers),
+            "origin": self.origin, "term": self.term, "trace": tuple(self.trace),
+        }
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Finding:
