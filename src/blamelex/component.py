@@ -25,6 +25,7 @@ from blamelex.matching import Candidate, LexiconMatcher
 from blamelex.rephrase import render_all
 from blamelex.scoring import RuleScorer
 from blamelex.sentences import sentence_bounds
+from blamelex.tokenregex import TokenText
 
 SPANS_KEY = "blamelex"
 SUPPRESSED_KEY = "blamelex_suppressed"
@@ -123,21 +124,24 @@ class BlamelexComponent:
 
     def _process(self, docs: Sequence[Doc]) -> None:
         work = []
+        texts = []
         for doc in docs:
-            cands = self.matcher(doc)
+            text = TokenText.of(doc)
+            cands = self.matcher(doc, text)
             bounds = sentence_bounds(doc) if self.model is not None else []
             work.append((doc, cands, bounds))
+            texts.append(text)
         if self.model is not None:
             self.model.annotate(work)
-        for doc, cands, _ in work:
-            self._annotate(doc, cands)
+        for (doc, cands, _), text in zip(work, texts, strict=True):
+            self._annotate(doc, cands, text)
 
-    def _annotate(self, doc: Doc, candidates: list[Candidate]) -> None:
+    def _annotate(self, doc: Doc, candidates: list[Candidate], text: TokenText) -> None:
         kept: list[tuple[Span, dict[str, Any]]] = []
         dropped: list[tuple[Span, dict[str, Any]]] = []
         if candidates:
             if self.use_context:
-                self.context.apply(doc, candidates)
+                self.context.apply(doc, candidates, text=text)
             for cand in candidates:
                 finding = self._finding(cand)
                 data = finding.to_dict()

@@ -25,7 +25,6 @@ from pathlib import Path
 from typing import Any
 
 import yaml
-from spacy.matcher import Matcher
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
@@ -33,6 +32,7 @@ from blamelex.findings import Modifier
 from blamelex.lexicon.patterns import PatternError, compile_pattern
 from blamelex.matching import Candidate
 from blamelex.sentences import sentence_bounds
+from blamelex.tokenregex import TokenMatcher, TokenText
 
 _DETERMINERS = frozenset(
     "the a an this that these those his her their its older old young younger local known "
@@ -92,7 +92,7 @@ class ContextRules:
         path: Path | None = None,
     ) -> None:
         data = _load_rules_file(path)
-        self._matcher = Matcher(vocab, validate=False)
+        self._matcher = TokenMatcher()
         self.effects = {
             name: Effect(str(v.get("effect", "drop")), float(v.get("factor", 0.0)))
             for name, v in data.get("effects", {}).items()
@@ -150,18 +150,21 @@ class ContextRules:
         doc: Doc,
         candidates: Sequence[Candidate],
         senses: Mapping[str, list[tuple[int, int]]] | None = None,
+        text: TokenText | None = None,
     ) -> None:
         """Write modifiers on each candidate (in place).
 
         SENSE is normally set by the matcher already (benign senses are settled before overlaps);
-        ``senses`` adds further benign-sense ranges by entry code.
+        ``senses`` adds further benign-sense ranges by entry code; ``text`` is the doc's
+        `TokenText` if the caller already has it.
         """
         senses = senses or {}
         if not candidates:
             return
-        bounds = sentence_bounds(doc)
+        if text is None:
+            text = TokenText.of(doc)
+        bounds = sentence_bounds(doc, text)
         starts = [b[0] for b in bounds]
-        strings = doc.vocab.strings
         triggers: list[tuple[str, int, int]] = []
         pseudo: dict[str, list[tuple[int, int]]] = {}
         cues: dict[int, tuple[str, str, int]] = {}
@@ -171,10 +174,8 @@ class ContextRules:
         found = []
         for k in wanted:
             s_start, s_end = bounds[k]
-            found += [(m, s_start + a, s_start + b)
-                      for m, a, b in self._matcher(doc[s_start:s_end], as_spans=False)]
-        for match_id, start, end in found:
-            key = strings[match_id]
+            found += self._matcher(text, s_start, s_end)
+        for key, start, end in found:
             if key.startswith("PSEUDO:"):
                 pseudo.setdefault(key[7:], []).append((start, end))
             elif key.startswith("CUE:"):

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import bisect
-from collections.abc import Callable
+import re
+from collections import Counter
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
-import numpy as np
-from spacy.attrs import LOWER
 from spacy.lang.en.stop_words import STOP_WORDS
-from spacy.matcher import Matcher
 from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab
 
@@ -17,6 +15,7 @@ from blamelex.findings import Modifier, severity_rank
 from blamelex.lexicon import Entry, Lexicon, LexiconError
 from blamelex.lexicon.patterns import PatternError, compile_pattern
 from blamelex.sentences import sentence_bounds
+from blamelex.tokenregex import TokenMatcher, TokenText, longest
 
 
 def _dedupe(cands: list[Candidate]) -> list[Candidate]:
@@ -44,10 +43,30 @@ class Candidate:
     """The model's probability that the span is victim-blaming (None without a model)."""
 
 
-# Words too common to anchor a pattern: a pattern is only tried on docs that contain one of the
-# words of its most selective required element, so that element should be rare.
+# A pattern is only tried on sentences holding a word of its *anchor*: the required element that
+# should be rarest in case notes. Rarity is estimated from the lexicon's own example sentences
+# (written in case-note register): a word used in the examples of many different entries
+# ("police", "said", "missing") is common, one used by a single entry is rare. Stop words and
+# punctuation count as very common.
+_STOP_COST = 100
+
+
 def _common(word: str) -> bool:
     return word in STOP_WORDS or not any(ch.isalpha() for ch in word)
+
+
+_WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)*|n't|'[a-z]+")
+
+
+def word_spread(lexicon: Lexicon) -> Counter[str]:
+    """For each word, the number of lexicon entries whose example sentences use it."""
+    spread: Counter[str] = Counter()
+    for entry in lexicon:
+        words: set[str] = set()
+        for example in (*entry.examples_flag, *entry.examples_ok):
+            words.update(_WORD.findall(example.lower()))
+        spread.update(words)
+    return spread
 
 
 def _required(tokens: list[dict[str, object]]) -> list[frozenset[str]]:
@@ -61,18 +80,19 @@ def _required(tokens: list[dict[str, object]]) -> list[frozenset[str]]:
     return out
 
 
-def _anchor(required: list[frozenset[str]]) -> frozenset[str]:
-    """The most selective required element: fewest common words, then fewest words."""
-    return min(required, key=lambda ws: (sum(map(_common, ws)) / len(ws), len(ws)))
+def _anchor(required: list[frozenset[str]], spread: Mapping[str, int]) -> frozenset[str]:
+    """The required element expected to occur least: fewest (and rarest) words."""
+    def cost(words: frozenset[str]) -> tuple[int, int]:
+        return (sum(1 + spread.get(w, 0) + _STOP_COST * _common(w) for w in words), len(words))
+    return min(required, key=cost)
 
 
 class LexiconMatcher:
-    """Finds lexicon candidates in a `Doc`; one instance per vocab and lexicon.
+    """Finds lexicon candidates in a `Doc`; one instance per lexicon.
 
-    Each entry has its own spaCy `Matcher`, run only on docs that contain an anchor word of one
-    of its patterns (its rarest required word). Running every pattern on every token made the
-    matcher's state machine the slowest part of the pipeline; anchoring keeps the work
-    proportional to the entries that can match.
+    Each pattern is a `TokenRegex` tried only at the tokens that can begin it, and an entry is
+    tried only on the sentences that hold its *anchor* (the rarest required word of one of its
+    patterns), so the work stays proportional to the entries that can match.
     """
 
     def __init__(
@@ -83,13 +103,18 @@ class LexiconMatcher:
     ) -> None:
         self.lexicon = lexicon
         self.vocab = vocab
-        self._matchers: dict[str, Matcher] = {}
-        self._senses: dict[str, Matcher] = {}
-        self._index: dict[str, set[str]] = {}
-        self._needs: dict[str, list[list[frozenset[str]]]] = {}
+        self._patterns = TokenMatcher()
+        self._senses = TokenMatcher()
+        self._sensed: set[str] = set()
+        # required elements as bits: a pattern can match in a sentence only if the sentence's
+        # words set every bit of the pattern's mask; patterns are indexed by their anchor words
+        self._bits: dict[frozenset[str], int] = {}
+        self._word_bits: dict[str, int] = {}
+        self._index: dict[str, list[tuple[str, int]]] = {}
         problems: list[str] = []
+        spread = word_spread(lexicon)
         for entry in lexicon:
-            for kind, pats, store in (("patterns", entry.patterns, self._matchers),
+            for kind, pats, store in (("patterns", entry.patterns, self._patterns),
                                       ("not_when", entry.not_when, self._senses)):
                 compiled = []
                 for pat in pats:
@@ -102,75 +127,82 @@ class LexiconMatcher:
                         )
                 if not compiled:
                     continue
-                matcher = Matcher(vocab, validate=False)
-                matcher.add(entry.code, compiled, greedy="LONGEST")
-                store[entry.code] = matcher
-                if kind == "patterns":
-                    needs = [_required(tokens) for tokens in compiled]
-                    self._needs[entry.code] = needs
-                    for req in needs:
-                        for word in _anchor(req):
-                            self._index.setdefault(word, set()).add(entry.code)
+                store.add(entry.code, compiled)
+                if kind == "not_when":
+                    self._sensed.add(entry.code)
+                else:
+                    for tokens in compiled:
+                        required = _required(tokens)
+                        key = (entry.code, self._mask(required))
+                        for word in _anchor(required, spread):
+                            keys = self._index.setdefault(word, [])
+                            if key not in keys:
+                                keys.append(key)
         if problems:
             raise LexiconError(problems)
-        self._anchor_ids = np.array(sorted(vocab.strings.add(w) for w in self._index),
-                                    dtype=np.uint64)
+        self._anchors = frozenset(self._index)
 
-    def _active(self, doc: Doc) -> dict[str, list[tuple[int, int]]]:
-        """For each entry whose anchor words occur, the sentences (token ranges) holding them."""
-        if not len(doc):
-            return {}
-        lower = doc.to_array(LOWER)
-        hit_at = np.flatnonzero(np.isin(lower, self._anchor_ids))
-        if not len(hit_at):
-            return {}
-        bounds = sentence_bounds(doc)
-        starts = [b[0] for b in bounds]
-        strings = doc.vocab.strings
-        hits: dict[str, set[int]] = {}
-        for i in hit_at.tolist():
-            sent = bisect.bisect_right(starts, i) - 1
-            for code in self._index[strings[int(lower[i])]]:
-                hits.setdefault(code, set()).add(sent)
-        return {code: [bounds[k] for k in sorted(ks)] for code, ks in sorted(hits.items())}
+    def _mask(self, required: list[frozenset[str]]) -> int:
+        mask = 0
+        for words in required:
+            bit = self._bits.get(words)
+            if bit is None:
+                bit = self._bits[words] = 1 << len(self._bits)
+                for word in words:
+                    self._word_bits[word] = self._word_bits.get(word, 0) | bit
+            mask |= bit
+        return mask
 
-    def __call__(self, doc: Doc) -> list[Candidate]:
+    def _viable(self, text: TokenText, start: int, end: int) -> list[str]:
+        """Entries worth trying on tokens ``[start, end)``: an anchor word occurs and every
+        required element of one of the entry's patterns has a word there."""
+        words = text.lowers[start:end]
+        anchored = self._anchors.intersection(words)
+        if not anchored:
+            return []
+        present = 0
+        word_bits = self._word_bits
+        for word in words:
+            present |= word_bits.get(word, 0)
+        codes = {code for word in anchored for code, mask in self._index[word]
+                 if mask & present == mask}
+        return sorted(codes)
+
+    def __call__(self, doc: Doc, text: TokenText | None = None) -> list[Candidate]:
         """Return candidates: non-overlapping ones (longest and most severe first on conflicts),
         plus those an entry's own ``not_when`` pattern covers, already marked SENSE.
 
         Benign senses are settled before overlaps, so a longer match in a benign sense
         ("mule account" in a bank's own wording) cannot hide a shorter real one.
+        ``text`` is the doc's `TokenText` if the caller already has it.
         """
+        if not len(doc):
+            return []
+        if text is None:
+            text = TokenText.of(doc)
+        if self._anchors.isdisjoint(text.lowers):
+            return []
         matches = []
-        where: dict[str, list[tuple[int, int]]] = {}
-        words: dict[tuple[int, int], set[str]] = {}
-        for code, sentences in self._active(doc).items():
-            entry = self.lexicon.get(code)
-            if entry is None:
+        senses: dict[str, list[tuple[int, int]]] = {}
+        for s_start, s_end in sentence_bounds(doc, text):
+            codes = self._viable(text, s_start, s_end)
+            if not codes:
                 continue
-            matcher = self._matchers[code]
-            for s_start, s_end in sentences:
-                present = words.get((s_start, s_end))
-                if present is None:
-                    present = words[(s_start, s_end)] = {t.lower_ for t in doc[s_start:s_end]}
-                # run the matcher only where every required word of some pattern is present
-                if not any(all(req & present for req in needs) for needs in self._needs[code]):
+            by_code: dict[str, list[tuple[int, int]]] = {}
+            for code, start, end in self._patterns(text, s_start, s_end, codes):
+                by_code.setdefault(code, []).append((start, end))
+            for code, found in sorted(by_code.items()):
+                entry = self.lexicon.get(code)
+                if entry is None:
                     continue
-                found = matcher(doc[s_start:s_end], as_spans=False)
-                if found:
-                    where.setdefault(code, []).append((s_start, s_end))
-                for _, start, end in found:
-                    matches.append((entry, s_start + start, s_start + end))
+                for start, end in longest(found):
+                    matches.append((entry, start, end))
+            sensed = self._sensed.intersection(by_code)
+            if sensed:
+                for code, a, b in self._senses(text, s_start, s_end, sensed):
+                    senses.setdefault(code, []).append((a, b))
         if not matches:
             return []
-        senses: dict[str, list[tuple[int, int]]] = {}
-        for code, sentences in where.items():
-            sense = self._senses.get(code)
-            if sense is None:
-                continue
-            for s_start, s_end in sentences:
-                for _, a, b in sense(doc[s_start:s_end], as_spans=False):
-                    senses.setdefault(code, []).append((s_start + a, s_start + b))
         benign: list[Candidate] = []
         if senses:
             kept = []
@@ -198,12 +230,3 @@ class LexiconMatcher:
         out = [Candidate(doc[s:e], entry) for entry, s, e in chosen] + _dedupe(benign)
         out.sort(key=lambda c: (c.span.start, c.span.end))
         return out
-
-    def senses(self, doc: Doc, codes: set[str] | None = None) -> dict[str, list[tuple[int, int]]]:
-        """Benign-sense (``not_when``) matches by entry code, as token ranges."""
-        found: dict[str, list[tuple[int, int]]] = {}
-        wanted = self._senses.keys() if codes is None else codes & self._senses.keys()
-        for code in sorted(wanted):
-            for _, start, end in self._senses[code](doc, as_spans=False):
-                found.setdefault(code, []).append((start, end))
-        return found

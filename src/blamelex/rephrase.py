@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import lru_cache
 
 from lemminflect import getAllInflections, getAllLemmas, getInflection
 from spacy.tokens import Span
@@ -62,14 +63,15 @@ def _person(span: Span) -> str:
     return "unknown"
 
 
-def _verb_tags(word: str) -> tuple[str, set[str]]:
+@lru_cache(maxsize=4096)
+def _verb_tags(word: str) -> tuple[str, frozenset[str]]:
     lemmas = getAllLemmas(word)
     verb = lemmas.get("VERB") or lemmas.get("AUX")
     if not verb:
-        return "", set()
+        return "", frozenset()
     lemma = verb[0]
-    tags = {tag for tag, forms in getAllInflections(lemma, upos="VERB").items() if word in forms}
-    return lemma, tags
+    forms = getAllInflections(lemma, upos="VERB")
+    return lemma, frozenset(tag for tag, words in forms.items() if word in words)
 
 
 def _aux_chain(span: Span) -> tuple[int, list[str]]:
@@ -112,6 +114,7 @@ def verb_form(span: Span) -> tuple[int, VerbForm]:
     return span.start, VerbForm("", "present")
 
 
+@lru_cache(maxsize=4096)
 def _inflect(lemma: str, tag: str) -> str:
     forms = getInflection(lemma, tag=tag)
     return forms[0] if forms else lemma

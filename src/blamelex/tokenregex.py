@@ -1,0 +1,250 @@
+"""Token patterns matched as regular expressions over a doc's lower-cased token string.
+
+`compile_pattern` turns the lexicon pattern language into spaCy-style token patterns (a list of
+dicts). spaCy's `Matcher` evaluates set predicates (``{"LOWER": {"IN": [...]}}``) in Python for
+every token and every live state, which made it the slowest part of a scan. Here each token
+pattern becomes one compiled regular expression over the doc's tokens written as
+``lower(token) + "\\0"``, and is tried only at tokens that can begin it (its *first words*), so
+the work is a dictionary lookup per token plus a few C-level regex matches.
+
+Semantics are those of spaCy's `Matcher` for the token patterns `compile_pattern` produces
+(``LOWER`` word or ``IN`` set, ``ORTH`` "-", the wildcard ``IS_SPACE False / ORTH NOT_IN . ! ?``,
+operators ``?`` and ``{m,n}``), with one difference: from one start token a pattern yields only
+its longest match (regex quantifiers are greedy), not every length. `longest` then applies
+spaCy's ``greedy="LONGEST"`` filter. tests/test_tokenregex.py checks the two engines agree on
+every lexicon example sentence.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import accumulate
+from typing import Any
+
+from spacy.attrs import LOWER
+from spacy.tokens import Doc
+
+SEP = "\x00"
+"""Ends every token in the token string."""
+SPACE = "\x01"
+"""Stands for a whitespace token (spaCy ``IS_SPACE``)."""
+_REPLACEMENT = "\ufffd"
+_WHITESPACE = re.compile(r"\s")
+
+# any token except sentence-ending punctuation and whitespace (see patterns._ANY)
+_ANY_RX = "(?![.!?]\x00)[^\x00\x01][^\x00]*\x00"
+
+Match = tuple[str, int, int]
+"""(key, start token, end token)."""
+
+
+class TokenText:
+    """A doc's tokens as one string: ``lower(token) + SEP`` each; whitespace tokens as `SPACE`."""
+
+    __slots__ = ("lowers", "string", "_cum")
+
+    def __init__(self, lowers: list[str]) -> None:
+        self.lowers = lowers
+        """The normalised lower-cased token texts."""
+        self.string = SEP.join(lowers) + SEP if lowers else ""
+        self._cum = list(accumulate(map(len, lowers), initial=0))
+
+    def offset(self, i: int) -> int:
+        """Where token ``i`` starts in `string` (``offset(len(self))`` is its length)."""
+        return self._cum[i] + i
+
+    def token_at(self, offset: int) -> int:
+        """The token that starts at ``offset`` of `string` (a token start or its end)."""
+        return self.string.count(SEP, 0, offset)
+
+    @classmethod
+    def of(cls, doc: Doc) -> TokenText:
+        """The token string of ``doc``.
+
+        A whitespace token becomes `SPACE`, followed by a line feed if it holds a line break (so
+        `sentences.sentence_bounds` can split there); no word or wildcard matches either.
+        """
+        strings = doc.vocab.strings
+        lowers = [strings[h] for h in doc.to_array(LOWER).tolist()]
+        joined = "".join(lowers)
+        if SEP in joined or SPACE in joined:
+            lowers = [w.replace(SEP, _REPLACEMENT).replace(SPACE, _REPLACEMENT) for w in lowers]
+        if _WHITESPACE.search(joined):  # only whitespace tokens hold whitespace
+            for i, w in enumerate(lowers):
+                if w.isspace():
+                    lowers[i] = SPACE + "\n" if "\n" in w else SPACE
+        return cls(lowers)
+
+    def __len__(self) -> int:
+        return len(self.lowers)
+
+
+def _words(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict) and set(value) == {"IN"}:
+        return [str(w) for w in value["IN"]]
+    raise ValueError(f"unsupported token value {value!r}")
+
+
+def _is_any(token: dict[str, Any]) -> bool:
+    body = {k: v for k, v in token.items() if k != "OP"}
+    return body == {"IS_SPACE": False, "ORTH": {"NOT_IN": [".", "!", "?"]}}
+
+
+def _element(token: dict[str, Any]) -> tuple[str, frozenset[str] | None]:
+    """Regex of one token pattern (without its operator) and the words it accepts (None = any)."""
+    if _is_any(token):
+        return _ANY_RX, None
+    keys = set(token) - {"OP"}
+    if keys == {"LOWER"}:
+        words = [w.lower() for w in _words(token["LOWER"])]
+    elif keys == {"ORTH"} and all(w == w.lower() for w in _words(token["ORTH"])):
+        words = _words(token["ORTH"])
+    else:
+        raise ValueError(f"unsupported token pattern {token!r}")
+    if any(SEP in w or SPACE in w or not w for w in words):
+        raise ValueError(f"unsupported word in token pattern {token!r}")
+    alts = "|".join(re.escape(w) for w in sorted(set(words), key=lambda w: (-len(w), w)))
+    return f"(?:{alts}){SEP}", frozenset(words)
+
+
+def _operator(rx: str, op: str | None) -> str:
+    if op is None:
+        return rx
+    if op == "?":
+        return f"(?:{rx})?"
+    bounds = re.fullmatch(r"\{(\d+),(\d+)\}", op)
+    if bounds:
+        return f"(?:{rx}){{{bounds.group(1)},{bounds.group(2)}}}"
+    raise ValueError(f"unsupported operator {op!r}")
+
+
+class TokenRegex:
+    """One token pattern as a compiled regex plus the words that can begin a match."""
+
+    __slots__ = ("regex", "first")
+
+    def __init__(self, tokens: Sequence[dict[str, Any]]) -> None:
+        parts = []
+        first: set[str] | None = set()
+        settled = False
+        for token in tokens:
+            rx, words = _element(token)
+            op = token.get("OP")
+            parts.append(_operator(rx, op))
+            if settled:
+                continue
+            if words is None:
+                if op != "{0,0}":
+                    first = None
+                    settled = True
+                continue
+            if first is not None:
+                first |= words
+            if op is None or (op.startswith("{") and not op.startswith("{0,")):
+                settled = True
+        if not settled:  # every element optional: empty matches are not matches
+            raise ValueError("a token pattern needs at least one required element")
+        self.regex = re.compile("".join(parts))
+        self.first: frozenset[str] | None = None if first is None else frozenset(first)
+        """Words a match can start with; None if a wildcard can start it."""
+
+    def match(self, text: TokenText, start: int, end: int) -> int | None:
+        """End token of the longest match starting at token ``start`` within ``[start, end)``."""
+        at = text.offset(start)
+        m = self.regex.match(text.string, at, text.offset(end))
+        if m is None or m.end() == at:
+            return None
+        return text.token_at(m.end())
+
+
+class TokenMatcher:
+    """Keyed token patterns, tried at the tokens that can begin them."""
+
+    def __init__(self) -> None:
+        self._by_first: dict[str, list[tuple[str, TokenRegex]]] = {}
+        self._anywhere: list[tuple[str, TokenRegex]] = []
+        self._keyed: dict[str, tuple[dict[str, list[TokenRegex]], list[TokenRegex]]] = {}
+        self._size = 0
+
+    def add(self, key: str, patterns: Iterable[Sequence[dict[str, Any]]]) -> None:
+        """Add token patterns under ``key``."""
+        firsts, anywhere = self._keyed.setdefault(key, ({}, []))
+        for tokens in patterns:
+            rx = TokenRegex(tokens)
+            self._size += 1
+            if rx.first is None:
+                self._anywhere.append((key, rx))
+                anywhere.append(rx)
+            else:
+                for word in rx.first:
+                    self._by_first.setdefault(word, []).append((key, rx))
+                    firsts.setdefault(word, []).append(rx)
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __call__(
+        self,
+        text: TokenText,
+        start: int = 0,
+        end: int | None = None,
+        keys: Iterable[str] | None = None,
+    ) -> list[Match]:
+        """Every (key, start, end) in tokens ``[start, end)``: one match, the longest, per
+        pattern and start token; only patterns under ``keys`` if given."""
+        end = len(text) if end is None else end
+        if keys is None:
+            return self._scan(text, start, end, "", self._by_first, self._anywhere)
+        out: list[Match] = []
+        for key in keys:
+            found = self._keyed.get(key)
+            if found is not None:
+                firsts, anywhere = found
+                out += self._scan(text, start, end, key, firsts,
+                                  [(key, rx) for rx in anywhere])
+        return out
+
+    @staticmethod
+    def _scan(
+        text: TokenText,
+        start: int,
+        end: int,
+        key: str,
+        firsts: Mapping[str, Sequence[Any]],
+        anywhere: Sequence[tuple[str, TokenRegex]],
+    ) -> list[Match]:
+        """One pass over the tokens; ``firsts`` maps a word to patterns (keyed or not)."""
+        out: list[Match] = []
+        lowers = text.lowers
+        string = text.string
+        stop_at = text.offset(end)
+        for i in range(start, end):
+            cands = firsts.get(lowers[i])
+            if anywhere:
+                cands = [*(cands or ()), *anywhere]
+            if not cands:
+                continue
+            at = text.offset(i)
+            for cand in cands:
+                k, rx = (key, cand) if key else cand
+                m = rx.regex.match(string, at, stop_at)
+                if m is not None and m.end() > at:
+                    out.append((k, i, string.count(SEP, at, m.end()) + i))
+        return out
+
+
+def longest(matches: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """spaCy's ``greedy="LONGEST"`` filter: longest first (then leftmost), no overlaps."""
+    taken: set[int] = set()
+    out = []
+    for s, e in sorted(set(matches), key=lambda m: (m[0] - m[1], m[0])):
+        if taken.isdisjoint(range(s, e)):
+            taken.update(range(s, e))
+            out.append((s, e))
+    return out
+
+
+__all__ = ["SEP", "SPACE", "Match", "TokenMatcher", "TokenRegex", "TokenText", "longest"]

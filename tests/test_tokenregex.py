@@ -1,0 +1,128 @@
+"""The regex token matcher agrees with spaCy's `Matcher` on the patterns blamelex compiles."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from importlib import resources
+from typing import Any
+
+import pytest
+import spacy
+import yaml
+from spacy.matcher import Matcher
+from spacy.tokens import Doc
+
+from blamelex.lexicon import load_lexicon
+from blamelex.lexicon.patterns import compile_pattern
+from blamelex.tokenregex import SEP, TokenMatcher, TokenRegex, TokenText, longest
+
+NLP = spacy.blank("en")
+LEXICON = load_lexicon()
+
+# sentences that stress the token string: line breaks, runs of spaces, hyphens, quotes,
+# the separator characters themselves, end marks inside a pattern's wildcard range
+TRICKY = [
+    "She put herself\nat risk.",
+    "She  put   herself at risk",
+    "She put herself at risk. At risk again",
+    "Non-compliant and non compliant and non - compliant.",
+    "He said \"she put herself at risk\" twice.",
+    "odd \x00 bytes \x01 here: she put herself at risk",
+    "She chose. To go missing.",
+    "PUTTING HERSELF AT RISK!! putting herself at risk?",
+    "",
+    "\n\n",
+]
+
+
+def _docs() -> list[Doc]:
+    texts = list(TRICKY)
+    for entry in LEXICON:
+        texts += [*entry.examples_flag, *entry.examples_ok]
+    return list(NLP.pipe(texts))
+
+
+DOCS = _docs()
+VIEWS = [TokenText.of(doc) for doc in DOCS]
+
+
+Patterns = Sequence[list[dict[str, Any]]]
+
+
+def _spacy(patterns: Patterns, doc: Doc, greedy: bool) -> set[tuple[int, int]]:
+    matcher = Matcher(NLP.vocab, validate=False)
+    matcher.add("K", list(patterns), greedy="LONGEST" if greedy else None)
+    found = {(s, e) for _, s, e in matcher(doc)}
+    if greedy:
+        return found
+    # without greedy, spaCy yields every length from a start; keep the longest per start
+    best: dict[int, int] = {}
+    for s, e in found:
+        best[s] = max(best.get(s, e), e)
+    return set(best.items())
+
+
+def _ours(patterns: Patterns, view: TokenText, greedy: bool) -> set[tuple[int, int]]:
+    matcher = TokenMatcher()
+    matcher.add("K", patterns)
+    found = [(s, e) for _, s, e in matcher(view)]
+    return set(longest(found)) if greedy else set(found)
+
+
+@pytest.mark.parametrize("entry", list(LEXICON), ids=lambda e: e.code)
+def test_lexicon_patterns_match_as_spacy_does(entry: Any) -> None:
+    for kind, patterns in (("patterns", entry.patterns), ("not_when", entry.not_when)):
+        if not patterns:
+            continue
+        compiled = [compile_pattern(p, LEXICON.sets) for p in patterns]
+        for doc, view in zip(DOCS, VIEWS, strict=True):
+            assert _ours(compiled, view, True) == _spacy(compiled, doc, True), (kind, doc.text)
+
+
+def test_context_patterns_match_as_spacy_does() -> None:
+    text = (resources.files("blamelex") / "data" / "context_rules.yaml").read_text("utf-8")
+    rules = yaml.safe_load(text)
+    patterns = [p for r in rules["rules"] for p in [*r.get("patterns", []), *r.get("pseudo", [])]]
+    for kind in ("adult", "child"):
+        patterns += [c["pattern"] for c in rules["referent"].get(kind, [])]
+    assert len(patterns) > 20
+    for pattern in patterns:
+        compiled = [compile_pattern(pattern, LEXICON.sets)]
+        for doc, view in zip(DOCS[:400], VIEWS[:400], strict=True):
+            assert _ours(compiled, view, False) == _spacy(compiled, doc, False), (pattern, doc.text)
+
+
+def test_matches_stay_inside_the_given_token_range() -> None:
+    doc = NLP("she put herself at risk. she put herself at risk")
+    view = TokenText.of(doc)
+    matcher = TokenMatcher()
+    matcher.add("K", [compile_pattern("@subj? <put> @refl at risk", LEXICON.sets)])
+    # every start yields its longest match; `longest` keeps the non-overlapping longest
+    assert sorted((s, e) for _, s, e in matcher(view)) == [(0, 5), (1, 5), (6, 11), (7, 11)]
+    assert longest((s, e) for _, s, e in matcher(view)) == [(0, 5), (6, 11)]
+    assert [(s, e) for _, s, e in matcher(view, 0, 4)] == []  # "at risk" is cut off
+    assert longest((s, e) for _, s, e in matcher(view, 6, 11)) == [(6, 11)]
+    assert [k for k, _, _ in matcher(view, keys=["other"])] == []
+
+
+def test_token_string_and_offsets() -> None:
+    doc = NLP("A b\n\nC\x00d")
+    view = TokenText.of(doc)
+    assert view.string.count(SEP) == len(doc)
+    for i in range(len(doc) + 1):
+        assert view.token_at(view.offset(i)) == i
+    assert view.lowers[2].startswith("\x01") and "\n" in view.lowers[2]  # the line break token
+    assert SEP not in "".join(view.lowers)
+
+
+def test_first_words_and_unsupported_patterns() -> None:
+    rx = TokenRegex(compile_pattern("her? own? choice", {}))
+    assert rx.first == frozenset({"her", "own", "choice"})
+    assert TokenRegex(compile_pattern("she *? risk", {})).first == frozenset({"she"})
+    assert TokenRegex(compile_pattern("she? * risk", {})).first is None
+    with pytest.raises(ValueError, match="unsupported"):
+        TokenRegex([{"POS": "NOUN"}])
+    with pytest.raises(ValueError, match="unsupported operator"):
+        TokenRegex([{"LOWER": "a", "OP": "+"}])
+    with pytest.raises(ValueError, match="required element"):
+        TokenRegex([{"LOWER": "a", "OP": "?"}])
