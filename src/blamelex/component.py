@@ -123,16 +123,21 @@ class BlamelexComponent:
             yield from batch
 
     def _process(self, docs: Sequence[Doc]) -> None:
+        if self.model is None:
+            # one doc at a time: nothing needs to outlive its doc (fewer objects for the GC)
+            for doc in docs:
+                text = TokenText.of(doc)
+                self._annotate(doc, self.matcher(doc, text), text)
+            return
         work = []
         texts = []
         for doc in docs:
             text = TokenText.of(doc)
             cands = self.matcher(doc, text)
-            bounds = sentence_bounds(doc) if self.model is not None else []
+            bounds = sentence_bounds(doc, text)
             work.append((doc, cands, bounds))
             texts.append(text)
-        if self.model is not None:
-            self.model.annotate(work)
+        self.model.annotate(work)
         for (doc, cands, _), text in zip(work, texts, strict=True):
             self._annotate(doc, cands, text)
 
@@ -143,7 +148,7 @@ class BlamelexComponent:
             if self.use_context:
                 self.context.apply(doc, candidates, text=text)
             for cand in candidates:
-                finding = self._finding(cand)
+                finding = self._finding(cand, text.lowers)
                 data = finding.to_dict()
                 removed = finding.score < self.threshold or (
                     self.model is None and finding.suppressed)
@@ -163,7 +168,7 @@ class BlamelexComponent:
     def _labelled(span: Span, data: dict[str, Any]) -> Span:
         return Span(span.doc, span.start, span.end, label=data["code"])
 
-    def _finding(self, cand: Candidate) -> Finding:
+    def _finding(self, cand: Candidate, lowers: Sequence[str] | None = None) -> Finding:
         entry = cand.entry
         if self.model is not None:
             score, trace = self.model.score(cand, self.scorer.prior(entry))
@@ -180,7 +185,7 @@ class BlamelexComponent:
             severity=entry.severity,
             score=score,
             explanation=entry.explanation,
-            suggestions=render_all(entry.suggestions, cand.span),
+            suggestions=render_all(entry.suggestions, cand.span, lowers),
             sources=entry.sources,
             modifiers=tuple(cand.modifiers),
             origin=cand.origin,

@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+from spacy.lang.en.lex_attrs import like_num
 from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
@@ -121,6 +122,7 @@ class ContextRules:
         self.quote_modifier = str(quotation.get("modifier", "QUOTED"))
         self.quote_open = frozenset(quotation.get("open", []))
         self.quote_close = frozenset(quotation.get("close", []))
+        self._quote_marks = self.quote_open | self.quote_close
         ref = data.get("referent", {})
         self.ref_modifier = str(ref.get("modifier", "REFERENT"))
         self.ref_window = int(ref.get("window", 15))
@@ -129,9 +131,12 @@ class ContextRules:
         self.boundaries = frozenset(b.lower() for b in ref.get("boundaries", []))
         self.collectives = frozenset(c.lower() for c in ref.get("collectives", []))
         self.pronouns = {k.lower(): str(v) for k, v in ref.get("pronouns", {}).items()}
+        self._cue_kinds: dict[str, tuple[str, str]] = {}
         for kind in ("adult", "child"):
             for i, cue in enumerate(ref.get(kind, [])):
-                self._add(f"CUE:{kind}:{cue.get('gender', 'unknown')}:{i}", [cue["pattern"]], sets)
+                key = f"CUE:{kind}:{cue.get('gender', 'unknown')}:{i}"
+                self._cue_kinds[key] = (kind, str(cue.get("gender", "unknown")))
+                self._add(key, [cue["pattern"]], sets)
 
     def _add(self, key: str, patterns: Sequence[str], sets: Mapping[str, list[str]]) -> None:
         compiled = []
@@ -179,7 +184,7 @@ class ContextRules:
             if key.startswith("PSEUDO:"):
                 pseudo.setdefault(key[7:], []).append((start, end))
             elif key.startswith("CUE:"):
-                _, kind, gender, _i = key.split(":")
+                kind, gender = self._cue_kinds[key]
                 head = end - 1
                 if head not in cues or end - start > cues[head][2]:
                     cues[head] = (kind, gender, end - start)
@@ -189,10 +194,11 @@ class ContextRules:
             t for t in triggers
             if not any(ps < t[2] and t[1] < pe for ps, pe in pseudo.get(t[0], []))
         ]
+        lowers = text.lowers
         for cand in candidates:
             idx = bisect.bisect_right(starts, cand.span.start) - 1
             s_start, s_end = bounds[max(idx, 0)]
-            quoted = self._in_quotes(doc, s_start, s_end, cand.span.start, cand.span.end)
+            quoted = self._in_quotes(doc, lowers, s_start, s_end, cand.span.start, cand.span.end)
             for key, t_start, t_end in triggers:
                 if t_start < s_start or t_end > s_end:
                     continue
@@ -200,7 +206,7 @@ class ContextRules:
                 if rule.applies_to != "any" and rule.applies_to != cand.entry.applies_to:
                     continue
                 window = rule.quoted_window if quoted else rule.window
-                if self._in_scope(doc, rule, window, t_start, t_end, cand):
+                if self._in_scope(lowers, rule, window, t_start, t_end, cand):
                     self._mark(cand, rule.modifier, rule.id, doc[t_start:t_end].text)
             if quoted:
                 self._mark(cand, self.quote_modifier, "quotation.marks", quoted)
@@ -208,7 +214,7 @@ class ContextRules:
                 if s < cand.span.end and cand.span.start < e:
                     self._mark(cand, "SENSE", f"sense.{cand.entry.code}", doc[s:e].text)
             if cand.entry.applies_to == "child":
-                adult = self._adult_referent(doc, s_start, cand, cues)
+                adult = self._adult_referent(doc, lowers, s_start, cand, cues)
                 if adult:
                     self._mark(cand, self.ref_modifier, "referent.adult", adult)
 
@@ -220,7 +226,13 @@ class ContextRules:
         cand.modifiers.append(Modifier(name, rule, trigger, effect.effect, factor))
 
     def _in_scope(
-        self, doc: Doc, rule: TriggerRule, window: int, t_start: int, t_end: int, cand: Candidate
+        self,
+        lowers: Sequence[str],
+        rule: TriggerRule,
+        window: int,
+        t_start: int,
+        t_end: int,
+        cand: Candidate,
     ) -> bool:
         c_start, c_end = cand.span.start, cand.span.end
         if t_start < c_end and c_start < t_end:
@@ -235,13 +247,17 @@ class ContextRules:
             return False
         if len(gap) > window:
             return False
-        return not any(doc[i].lower_ in rule.terminators for i in gap)
+        return rule.terminators.isdisjoint(lowers[gap.start : gap.stop])
 
-    def _in_quotes(self, doc: Doc, s_start: int, s_end: int, c_start: int, c_end: int) -> str:
+    def _in_quotes(
+        self, doc: Doc, lowers: Sequence[str], s_start: int, s_end: int, c_start: int, c_end: int
+    ) -> str:
         """The quoted text containing the candidate, or '' if it is not in quotation marks."""
+        if self._quote_marks.isdisjoint(lowers[s_start:s_end]):
+            return ""
         open_at: int | None = None
         for i in range(s_start, s_end):
-            text = doc[i].text
+            text = lowers[i]
             if open_at is None:
                 if text in self.quote_open:
                     open_at = i
@@ -251,57 +267,58 @@ class ContextRules:
                 open_at = None
         return ""
 
-    def _age_cue(self, doc: Doc, i: int, s_start: int) -> int | None:
+    @staticmethod
+    def _age_cue(lowers: Sequence[str], i: int, s_start: int) -> int | None:
         """The age if token ``i`` ends an age expression ("34-year-old", "aged 34", "34yo")."""
-        tok = doc[i]
-        low = tok.lower_
+        low = lowers[i]
         if low in {"old", "olds", "yo", "yrs", "yr", "years"}:
             j = i - 1
-            while j >= s_start and doc[j].lower_ in {"-", "year", "years", "yr", "yrs"}:
+            while j >= s_start and lowers[j] in {"-", "year", "years", "yr", "yrs"}:
                 j -= 1
-            if j >= s_start and doc[j].like_num and doc[j].text.isdecimal():
-                return int(doc[j].text)
+            if j >= s_start and lowers[j].isdecimal():
+                return int(lowers[j])
             return None
-        if tok.text.isdecimal() and i > s_start and doc[i - 1].lower_ in {"aged", "age"}:
-            return int(tok.text)
+        if low.isdecimal() and i > s_start and lowers[i - 1] in {"aged", "age"}:
+            return int(low)
         # an age in brackets or between commas after a noun: "boyfriend (24)", "Kai, 15,"
-        if tok.text.isdecimal() and 10 <= int(tok.text) <= 99 and i > s_start \
-                and i + 1 < len(doc) and doc[i - 1].text in {"(", ","} \
-                and doc[i + 1].text in {")", ","}:
-            return int(tok.text)
-        digits = "".join(ch for ch in low if ch.isdecimal())
-        if digits and low.endswith(("yo", "yrs", "yr")) and low.startswith(digits):
-            return int(digits)
+        if low.isdecimal() and 10 <= int(low) <= 99 and i > s_start \
+                and i + 1 < len(lowers) and lowers[i - 1] in {"(", ","} \
+                and lowers[i + 1] in {")", ","}:
+            return int(low)
+        if low[:1].isdecimal() and low.endswith(("yo", "yrs", "yr")):
+            digits = low.rstrip("oyrs")
+            if digits.isdecimal():
+                return int(digits)
         return None
 
     def _cue_at(
-        self, doc: Doc, i: int, s_start: int, cues: Mapping[int, tuple[str, str, int]]
+        self, lowers: Sequence[str], i: int, s_start: int, cues: Mapping[int, tuple[str, str, int]]
     ) -> tuple[str, str] | None:
-        age = self._age_cue(doc, i, s_start)
+        age = self._age_cue(lowers, i, s_start)
         if age is not None:
             return ("adult" if age >= self.adult_age else "child", "unknown")
         if i in cues:
             kind, gender, _ = cues[i]
             # an age right before or after the noun decides: "16yo male", "his cousin, 21,"
             for j in (i - 1, i - 2, i + 2, i + 3):
-                if s_start <= j < len(doc) and j != i:
-                    near = self._age_cue(doc, j, s_start)
+                if s_start <= j < len(lowers) and j != i:
+                    near = self._age_cue(lowers, j, s_start)
                     if near is not None:
                         return ("adult" if near >= self.adult_age else "child", gender)
             return (kind, gender)
         return None
 
-    def _is_object(self, doc: Doc, i: int, s_start: int, length: int = 1) -> bool:
+    def _is_object(self, lowers: Sequence[str], i: int, s_start: int, length: int = 1) -> bool:
         """True if the cue ending at ``i`` follows a preposition ("by an older male")."""
         j = i - length
         for _ in range(4):
             if j < s_start:
                 return False
-            low = doc[j].lower_
+            low = lowers[j]
             if low in self.prepositions:
-                before = doc[j - 1].lower_ if j - 1 >= s_start else ""
+                before = lowers[j - 1] if j - 1 >= s_start else ""
                 return not (low == "of" and before in self.collectives)
-            if low not in _DETERMINERS and not doc[j].like_num:
+            if low not in _DETERMINERS and not like_num(low):  # type: ignore[no-untyped-call]
                 return False
             j -= 1
         return False
@@ -309,6 +326,7 @@ class ContextRules:
     def _adult_referent(
         self,
         doc: Doc,
+        lowers: Sequence[str],
         s_start: int,
         cand: Candidate,
         cues: Mapping[int, tuple[str, str, int]],
@@ -318,29 +336,30 @@ class ContextRules:
         stop = max(s_start, cand.span.start - self.ref_window)
         pronoun: str | None = None
         while i >= stop:
-            tok = doc[i]
-            low = tok.lower_
-            nxt = doc[i + 1].lower_ if i + 1 < len(doc) else ""
+            low = lowers[i]
+            nxt = lowers[i + 1] if i + 1 < len(lowers) else ""
             if low in self.boundaries and nxt != "to":  # "believed to be" keeps its subject
                 break
-            cue = self._cue_at(doc, i, s_start, cues)
-            if cue is not None and not self._is_object(doc, i, s_start, self._cue_len(doc, i)):
+            cue = self._cue_at(lowers, i, s_start, cues)
+            if cue is not None and not self._is_object(lowers, i, s_start,
+                                                       self._cue_len(lowers, i)):
                 kind, gender = cue
                 if pronoun is None:
-                    return self._cue_text(doc, i, s_start) if kind == "adult" else ""
+                    return self._cue_text(doc, lowers, i, s_start) if kind == "adult" else ""
                 compatible = "unknown" in (gender, pronoun) or gender == pronoun
                 if compatible:
-                    return self._cue_text(doc, i, s_start) if kind == "adult" else ""
+                    return self._cue_text(doc, lowers, i, s_start) if kind == "adult" else ""
             elif pronoun is None and low in self.pronouns:
                 pronoun = self.pronouns[low]
             i -= 1
         return ""
 
-    def _cue_len(self, doc: Doc, i: int) -> int:
+    @staticmethod
+    def _cue_len(lowers: Sequence[str], i: int) -> int:
         j = i
-        while j > 0 and doc[j].lower_ in {"old", "-", "year", "years", "yo", "yrs"}:
+        while j > 0 and lowers[j] in {"old", "-", "year", "years", "yo", "yrs"}:
             j -= 1
         return i - j + 1
 
-    def _cue_text(self, doc: Doc, i: int, s_start: int) -> str:
-        return doc[max(s_start, i - self._cue_len(doc, i) + 1) : i + 1].text
+    def _cue_text(self, doc: Doc, lowers: Sequence[str], i: int, s_start: int) -> str:
+        return doc[max(s_start, i - self._cue_len(lowers, i) + 1) : i + 1].text

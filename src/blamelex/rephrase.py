@@ -50,15 +50,19 @@ class VerbForm:
     """The original be-auxiliary for progressive forms ("was", "is")."""
 
 
-def _person(span: Span) -> str:
-    for tok in span:
-        if tok.lower_ in _PRONOUN_PERSON:
-            return _PRONOUN_PERSON[tok.lower_]
-    sent_start = max(0, span.start - 12)
-    for tok in reversed(span.doc[sent_start : span.start]):
-        if tok.lower_ in {"she", "he", "they"}:
-            return _PRONOUN_PERSON[tok.lower_]
-        if tok.text in {".", "!", "?"}:
+def _lowers(span: Span) -> Sequence[str]:
+    """Lower-cased token texts of the span's doc."""
+    return [t.lower_ for t in span.doc]
+
+
+def _person(span: Span, lowers: Sequence[str]) -> str:
+    for low in lowers[span.start : span.end]:
+        if low in _PRONOUN_PERSON:
+            return _PRONOUN_PERSON[low]
+    for low in reversed(lowers[max(0, span.start - 12) : span.start]):
+        if low in {"she", "he", "they"}:
+            return _PRONOUN_PERSON[low]
+        if low in {".", "!", "?"}:
             break
     return "unknown"
 
@@ -74,20 +78,26 @@ def _verb_tags(word: str) -> tuple[str, frozenset[str]]:
     return lemma, frozenset(tag for tag, words in forms.items() if word in words)
 
 
-def _aux_chain(span: Span) -> tuple[int, list[str]]:
+_AUXILIARIES = _BE | _HAVE | _MODAL
+
+
+def _aux_chain(span: Span, lowers: Sequence[str]) -> tuple[int, list[str]]:
     """Token index where the contiguous auxiliaries before the span begin, and their texts."""
-    doc = span.doc
     i = span.start
-    while i > 0 and doc[i - 1].lower_ in (_BE | _HAVE | _MODAL):
+    while i > 0 and lowers[i - 1] in _AUXILIARIES:
         i -= 1
-    return i, [t.text for t in doc[i : span.start]]
+    return i, [t.text for t in span.doc[i : span.start]] if i < span.start else []
 
 
-def verb_form(span: Span) -> tuple[int, VerbForm]:
-    """The verb form of a span that starts with a verb: (edit start token, form)."""
-    start, chain = _aux_chain(span)
-    lower = [c.lower() for c in chain]
-    _, tags = _verb_tags(span[0].lower_)
+def verb_form(span: Span, lowers: Sequence[str] | None = None) -> tuple[int, VerbForm]:
+    """The verb form of a span that starts with a verb: (edit start token, form).
+
+    ``lowers`` are the doc's lower-cased token texts if the caller has them.
+    """
+    lowers = _lowers(span) if lowers is None else lowers
+    start, chain = _aux_chain(span, lowers)
+    lower = lowers[start : span.start]
+    _, tags = _verb_tags(lowers[span.start])
     modal_at = max((k for k, w in enumerate(lower) if w in _MODAL), default=-1)
     if modal_at >= 0:
         rest = lower[modal_at + 1 :]
@@ -155,16 +165,20 @@ def _match_case(original: str, rendered: str) -> str:
     return rendered
 
 
-def render(template: str, span: Span) -> Suggestion:
-    """Render one suggestion template for a matched span; the edit may absorb auxiliaries."""
+def render(template: str, span: Span, lowers: Sequence[str] | None = None) -> Suggestion:
+    """Render one suggestion template for a matched span; the edit may absorb auxiliaries.
+
+    ``lowers`` are the doc's lower-cased token texts if the caller has them.
+    """
     doc = span.doc
-    person = _person(span)
+    lowers = _lowers(span) if lowers is None else lowers
+    person = _person(span, lowers)
     pronouns = _PRONOUNS[person if person in _PRONOUNS else "unknown"]
     needs_verb = "{be}" in template or "{v:" in template
     start_tok = span.start
     form = VerbForm("", "present")
     if needs_verb:
-        start_tok, form = verb_form(span)
+        start_tok, form = verb_form(span, lowers)
 
     def fill(match: re.Match[str]) -> str:
         key = match.group(1)
@@ -179,11 +193,14 @@ def render(template: str, span: Span) -> Suggestion:
     return Suggestion(_match_case(original.text, text), original.start_char, original.end_char)
 
 
-def render_all(templates: Sequence[str], span: Span) -> tuple[Suggestion, ...]:
-    """Render every template, dropping duplicates."""
+def render_all(
+    templates: Sequence[str], span: Span, lowers: Sequence[str] | None = None
+) -> tuple[Suggestion, ...]:
+    """Render every template, dropping duplicates (``lowers`` as for `render`)."""
+    lowers = _lowers(span) if lowers is None else lowers
     out: list[Suggestion] = []
     for template in templates:
-        sug = render(template, span)
+        sug = render(template, span, lowers)
         if sug not in out:
             out.append(sug)
     return tuple(out)

@@ -42,13 +42,15 @@ Match = tuple[str, int, int]
 class TokenText:
     """A doc's tokens as one string: ``lower(token) + SEP`` each; whitespace tokens as `SPACE`."""
 
-    __slots__ = ("lowers", "string", "_cum")
+    __slots__ = ("lowers", "string", "_cum", "bounds")
 
     def __init__(self, lowers: list[str]) -> None:
         self.lowers = lowers
         """The normalised lower-cased token texts."""
         self.string = SEP.join(lowers) + SEP if lowers else ""
         self._cum = list(accumulate(map(len, lowers), initial=0))
+        self.bounds: list[tuple[int, int]] | None = None
+        """The doc's sentences as token ranges, once `sentences.sentence_bounds` has run."""
 
     def offset(self, i: int) -> int:
         """Where token ``i`` starts in `string` (``offset(len(self))`` is its length)."""
