@@ -117,7 +117,17 @@ class BlamelexComponent:
         return doc
 
     def pipe(self, stream: Iterable[Doc], batch_size: int = 128) -> Iterator[Doc]:
-        """Annotate docs in batches (the model runs once per batch of sentences)."""
+        """Annotate docs in batches (the model runs once per batch of sentences).
+
+        Without a model nothing is gained by batching, so each doc is handed on as soon as it
+        is annotated (it can then be freed while still young, which keeps garbage collection
+        cheap on long streams).
+        """
+        if self.model is None:
+            for doc in stream:
+                self._process((doc,))
+                yield doc
+            return
         for batch in minibatch(stream, size=batch_size):  # type: ignore[no-untyped-call]
             self._process(batch)
             yield from batch
