@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import re
+from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import reduce
+from itertools import compress, repeat
+from operator import or_
 
 from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.tokens import Doc, Span
@@ -87,6 +91,19 @@ def _anchor(required: list[frozenset[str]], spread: Mapping[str, int]) -> frozen
     return min(required, key=cost)
 
 
+def _longest_match(tokens: list[dict[str, object]]) -> int:
+    """The most tokens a compiled pattern can match."""
+    total = 0
+    for tok in tokens:
+        op = str(tok.get("OP", ""))
+        total += int(op[1:-1].split(",")[1]) if op.startswith("{") else 1
+    return total
+
+
+def _segment_of(segments: list[tuple[int, int]], i: int) -> tuple[int, int]:
+    return segments[bisect_right([s for s, _ in segments], i) - 1]
+
+
 class LexiconMatcher:
     """Finds lexicon candidates in a `Doc`; one instance per lexicon.
 
@@ -110,7 +127,9 @@ class LexiconMatcher:
         # words set every bit of the pattern's mask; patterns are indexed by their anchor words
         self._bits: dict[frozenset[str], int] = {}
         self._word_bits: dict[str, int] = {}
-        self._index: dict[str, list[tuple[str, int]]] = {}
+        # anchor word -> (entry code, pattern mask, pattern's longest match in tokens)
+        self._index: dict[str, list[tuple[str, int, int]]] = {}
+        self._sense_reach = 0
         problems: list[str] = []
         spread = word_spread(lexicon)
         for entry in lexicon:
@@ -130,10 +149,11 @@ class LexiconMatcher:
                 store.add(entry.code, compiled)
                 if kind == "not_when":
                     self._sensed.add(entry.code)
+                    self._sense_reach = max(self._sense_reach, *map(_longest_match, compiled))
                 else:
                     for tokens in compiled:
                         required = _required(tokens)
-                        key = (entry.code, self._mask(required))
+                        key = (entry.code, self._mask(required), _longest_match(tokens))
                         for word in _anchor(required, spread):
                             keys = self._index.setdefault(word, [])
                             if key not in keys:
@@ -153,20 +173,45 @@ class LexiconMatcher:
             mask |= bit
         return mask
 
-    def _viable(self, text: TokenText, start: int, end: int) -> list[str]:
-        """Entries worth trying on tokens ``[start, end)``: an anchor word occurs and every
-        required element of one of the entry's patterns has a word there."""
-        words = text.lowers[start:end]
-        anchored = self._anchors.intersection(words)
-        if not anchored:
-            return []
-        present = 0
-        word_bits = self._word_bits
-        for word in words:
-            present |= word_bits.get(word, 0)
-        codes = {code for word in anchored for code, mask in self._index[word]
-                 if mask & present == mask}
-        return sorted(codes)
+    def _windows(self, doc: Doc, text: TokenText) -> dict[str, list[tuple[int, int]]]:
+        """Token ranges worth searching, by entry code.
+
+        Every match of a pattern holds a word of its anchor. Around each anchor word, the window
+        the pattern could span (its longest match either side, inside the sentence when the
+        doc has sentence annotations) is kept for the entry when every required element of the
+        pattern has a word in it (checked as bits). Overlapping windows are merged.
+        """
+        lowers = text.lowers
+        n = len(lowers)
+        # (map and compress keep these per-token loops in C)
+        hits = list(compress(range(n), map(self._anchors.__contains__, lowers)))
+        if not hits:
+            return {}
+        # Patterns cannot cross the rule split's sentence ends (wildcards exclude . ! ? and
+        # line breaks, words never are), so only a parser's sentences need to be respected.
+        segments = sentence_bounds(doc, text) if doc.has_annotation("SENT_START") else None
+        bits = list(map(self._word_bits.get, lowers, repeat(0, n)))
+        in_doc = reduce(or_, bits, 0)
+        starts = [seg[0] for seg in segments] if segments else []
+        wanted: dict[str, list[tuple[int, int]]] = {}
+        for i in hits:
+            seg_lo, seg_hi = segments[bisect_right(starts, i) - 1] if segments else (0, n)
+            for code, mask, reach in self._index[lowers[i]]:
+                if in_doc & mask != mask:
+                    continue
+                lo = max(seg_lo, i - reach + 1)
+                hi = min(seg_hi, i + reach)
+                if reduce(or_, bits[lo:hi], 0) & mask == mask:
+                    wanted.setdefault(code, []).append((lo, hi))
+        merged: dict[str, list[tuple[int, int]]] = {}
+        for code, ranges in wanted.items():
+            out = merged[code] = []
+            for lo, hi in sorted(ranges):
+                if out and lo <= out[-1][1] and not segments:
+                    out[-1] = (out[-1][0], max(out[-1][1], hi))
+                else:
+                    out.append((lo, hi))
+        return merged
 
     def __call__(self, doc: Doc, text: TokenText | None = None) -> list[Candidate]:
         """Return candidates: non-overlapping ones (longest and most severe first on conflicts),
@@ -180,27 +225,30 @@ class LexiconMatcher:
             return []
         if text is None:
             text = TokenText.of(doc)
-        if self._anchors.isdisjoint(text.lowers):
+        windows = self._windows(doc, text)
+        if not windows:
             return []
+        segments = text.bounds if doc.has_annotation("SENT_START") else None
         matches = []
         senses: dict[str, list[tuple[int, int]]] = {}
-        for s_start, s_end in sentence_bounds(doc, text):
-            codes = self._viable(text, s_start, s_end)
-            if not codes:
+        for code, ranges in sorted(windows.items()):
+            entry = self.lexicon.get(code)
+            if entry is None:
                 continue
-            by_code: dict[str, list[tuple[int, int]]] = {}
-            for code, start, end in self._patterns(text, s_start, s_end, codes):
-                by_code.setdefault(code, []).append((start, end))
-            for code, found in sorted(by_code.items()):
-                entry = self.lexicon.get(code)
-                if entry is None:
-                    continue
-                for start, end in longest(found):
-                    matches.append((entry, start, end))
-            sensed = self._sensed.intersection(by_code)
-            if sensed:
-                for code, a, b in self._senses(text, s_start, s_end, sensed):
-                    senses.setdefault(code, []).append((a, b))
+            found: set[tuple[int, int]] = set()
+            for lo, hi in ranges:
+                found.update((s, e) for _, s, e in self._patterns(text, lo, hi, (code,)))
+            spans = longest(found)
+            for start, end in spans:
+                matches.append((entry, start, end))
+            if spans and code in self._sensed:
+                reach = self._sense_reach
+                for lo, hi in ranges:
+                    lo = max(lo - reach, _segment_of(segments, lo)[0] if segments else 0)
+                    hi = min(hi + reach, _segment_of(segments, hi - 1)[1] if segments
+                             else len(doc))
+                    for _, a, b in self._senses(text, lo, hi, (code,)):
+                        senses.setdefault(code, []).append((a, b))
         if not matches:
             return []
         benign: list[Candidate] = []

@@ -165,20 +165,10 @@ def _match_case(original: str, rendered: str) -> str:
     return rendered
 
 
-def render(template: str, span: Span, lowers: Sequence[str] | None = None) -> Suggestion:
-    """Render one suggestion template for a matched span; the edit may absorb auxiliaries.
-
-    ``lowers`` are the doc's lower-cased token texts if the caller has them.
-    """
-    doc = span.doc
-    lowers = _lowers(span) if lowers is None else lowers
-    person = _person(span, lowers)
+@lru_cache(maxsize=8192)
+def _fill(template: str, form: VerbForm, person: str) -> str:
+    """The template with its placeholders filled (a pure function, so cached)."""
     pronouns = _PRONOUNS[person if person in _PRONOUNS else "unknown"]
-    needs_verb = "{be}" in template or "{v:" in template
-    start_tok = span.start
-    form = VerbForm("", "present")
-    if needs_verb:
-        start_tok, form = verb_form(span, lowers)
 
     def fill(match: re.Match[str]) -> str:
         key = match.group(1)
@@ -188,9 +178,15 @@ def render(template: str, span: Span, lowers: Sequence[str] | None = None) -> Su
             return _render_verb(key[2:], form, person)
         return pronouns[key]
 
-    text = _PLACEHOLDER.sub(fill, template)
-    original = doc[start_tok : span.end]  # a Span: no copy of the whole doc's text
-    return Suggestion(_match_case(original.text, text), original.start_char, original.end_char)
+    return _PLACEHOLDER.sub(fill, template)
+
+
+def render(template: str, span: Span, lowers: Sequence[str] | None = None) -> Suggestion:
+    """Render one suggestion template for a matched span; the edit may absorb auxiliaries.
+
+    ``lowers`` are the doc's lower-cased token texts if the caller has them.
+    """
+    return render_all((template,), span, lowers)[0]
 
 
 def render_all(
@@ -198,9 +194,23 @@ def render_all(
 ) -> tuple[Suggestion, ...]:
     """Render every template, dropping duplicates (``lowers`` as for `render`)."""
     lowers = _lowers(span) if lowers is None else lowers
+    person = _person(span, lowers)
+    plain = (span.start, VerbForm("", "present"))
+    verbal: tuple[int, VerbForm] | None = None
+    originals: dict[int, tuple[str, int, int]] = {}
     out: list[Suggestion] = []
     for template in templates:
-        sug = render(template, span, lowers)
+        if "{be}" in template or "{v:" in template:
+            verbal = verb_form(span, lowers) if verbal is None else verbal
+            start_tok, form = verbal
+        else:
+            start_tok, form = plain
+        original = originals.get(start_tok)
+        if original is None:
+            edit = span.doc[start_tok : span.end]  # a Span: no copy of the whole doc's text
+            original = originals[start_tok] = (edit.text, edit.start_char, edit.end_char)
+        text, start, end = original
+        sug = Suggestion(_match_case(text, _fill(template, form, person)), start, end)
         if sug not in out:
             out.append(sug)
     return tuple(out)

@@ -39,6 +39,28 @@ Match = tuple[str, int, int]
 """(key, start token, end token)."""
 
 
+# Lower-cased word by string hash. The hash of a string is the same in every spaCy vocab, so one
+# cache serves all; it is emptied when it grows past _CACHE_SIZE (bounded memory on long scans).
+_LOWER_CACHE: dict[int, str] = {}
+_CACHE_SIZE = 50_000
+
+
+def _lower_texts(doc: Doc) -> list[str]:
+    """The lower-cased text of every token (``token.lower_``), via the cache."""
+    hashes = doc.to_array(LOWER).tolist()
+    cache = _LOWER_CACHE
+    try:
+        return list(map(cache.__getitem__, hashes))
+    except KeyError:
+        strings = doc.vocab.strings
+        if len(cache) > _CACHE_SIZE:
+            cache.clear()
+        for h in hashes:
+            if h not in cache:
+                cache[h] = strings[h]
+        return [cache.get(h) or strings[h] for h in hashes]
+
+
 class TokenText:
     """A doc's tokens as one string: ``lower(token) + SEP`` each; whitespace tokens as `SPACE`."""
 
@@ -67,8 +89,7 @@ class TokenText:
         A whitespace token becomes `SPACE`, followed by a line feed if it holds a line break (so
         `sentences.sentence_bounds` can split there); no word or wildcard matches either.
         """
-        strings = doc.vocab.strings
-        lowers = [strings[h] for h in doc.to_array(LOWER).tolist()]
+        lowers = _lower_texts(doc)
         joined = "".join(lowers)
         if SEP in joined or SPACE in joined:
             lowers = [w.replace(SEP, _REPLACEMENT).replace(SPACE, _REPLACEMENT) for w in lowers]
