@@ -50,6 +50,8 @@ def run_scan(args: list[str], out: Path) -> dict[str, object]:
     _, err = proc.communicate()
     wall = time.perf_counter() - start
     summary = [line for line in err.splitlines() if line.strip()][-1:] or [""]
+    if not out.exists():
+        raise SystemExit(f"blamelex scan wrote no output (exit {proc.returncode}):\n{err[-2000:]}")
     with out.open(encoding="utf-8") as fh:
         findings = sum(1 for _ in fh)
     return {"wall_s": round(wall, 1), "peak_rss_mib": round(peak_kib / 1024, 1),

@@ -130,6 +130,29 @@ def test_large_file_is_streamed_with_flat_memory(tmp_path: Path) -> None:
     assert rss_mib < 300, (rss_mib, out.stderr[-300:])
 
 
+def test_file_longer_than_spacy_max_length_is_scanned(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    # between spaCy's default max_length (1,000,000 characters) and the old 4 MiB streaming
+    # threshold such a file once reached the pipeline whole and failed with spaCy's E088
+    path = tmp_path / "long.txt"
+    filler = "Welfare check completed at the address, all well.\n" * 22_000  # ~1.1 M chars
+    path.write_text(filler + NOTE, encoding="utf-8")
+    assert path.stat().st_size > 1_000_000
+    code, out, err = run(["scan", str(path), "-f", "jsonl"], capsys)
+    assert code == 1, err
+    rec = json.loads(out)
+    assert rec["line"] == 22_001 and rec["code"]
+
+
+def test_api_scans_a_text_longer_than_spacy_max_length() -> None:
+    import blamelex
+
+    text = "Welfare check completed at the address, all well. " * 21_000 + NOTE
+    assert len(text) > 1_000_000
+    found = blamelex.load(model=None).scan(text)
+    assert [text[f.start:f.end] for f in found] == ["putting herself at risk"]
+
+
 @pytest.mark.parametrize("cell", ["=HYPERLINK(\"x\")", "+1", "-2", "@SUM(A1)", "\tx", "\rx"])
 def test_csv_injection_neutralised(cell: str) -> None:
     assert safe_cell(cell).startswith("'")

@@ -15,6 +15,9 @@ from blamelex.findings import Finding
 from blamelex.rephrase import Edit, apply_suggestions
 from blamelex.textutil import clean_text
 
+MAX_TEXT_CHARS = 20_000_000
+"""Longest text one `Detector.scan` call takes (files on disk are streamed in chunks instead)."""
+
 
 def _restore(text: str, cleaned: str, findings: list[Finding]) -> list[Finding]:
     """Findings of ``cleaned`` with their text taken from the original ``text``."""
@@ -103,6 +106,9 @@ def build_nlp(
 ) -> Language:
     """A blank English pipeline with the blamelex component added."""
     nlp = spacy.blank("en")
+    # spaCy's default limit (1,000,000 characters) guards its parser and NER; this pipeline
+    # has neither and needs memory in proportion to the text, so one text may be longer.
+    nlp.max_length = MAX_TEXT_CHARS
     nlp.tokenizer = _SafeTokenizer(nlp.tokenizer)
     nlp.add_pipe(
         "blamelex",

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 DEFAULT_INCLUDE = ("*.txt", "*.md", "*.text", "*.note", "*.notes")
-STREAM_BYTES = 4 * 1024 * 1024
-"""Files larger than this are read and scanned in chunks, so memory stays flat."""
+STREAM_BYTES = 512 * 1024
+"""Files larger than this are read and scanned in chunks, so memory stays flat (and no text
+reaches the pipeline longer than its ``max_length``)."""
 CHUNK_CHARS = 8 * 1024
 
 
