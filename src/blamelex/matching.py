@@ -8,7 +8,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import reduce
-from itertools import compress, repeat
+from itertools import compress
 from operator import or_
 
 from spacy.lang.en.stop_words import STOP_WORDS
@@ -107,9 +107,10 @@ def _segment_of(segments: list[tuple[int, int]], i: int) -> tuple[int, int]:
 class LexiconMatcher:
     """Finds lexicon candidates in a `Doc`; one instance per lexicon.
 
-    Each pattern is a `TokenRegex` tried only at the tokens that can begin it, and an entry is
-    tried only on the sentences that hold its *anchor* (the rarest required word of one of its
-    patterns), so the work stays proportional to the entries that can match.
+    Each pattern is a `TokenRegex` tried only at the tokens that can begin it, only near a word
+    of its *anchor* (its required element expected to be rarest in case notes), and only when
+    the doc holds a word of each of its required elements; so the work stays proportional to
+    the entries that can match.
     """
 
     def __init__(
@@ -123,8 +124,8 @@ class LexiconMatcher:
         self._patterns = TokenMatcher()
         self._senses = TokenMatcher()
         self._sensed: set[str] = set()
-        # required elements as bits: a pattern can match in a sentence only if the sentence's
-        # words set every bit of the pattern's mask; patterns are indexed by their anchor words
+        # required elements as bits: a pattern can match in a doc only if the doc's words
+        # set every bit of the pattern's mask; patterns are indexed by their anchor words
         self._bits: dict[frozenset[str], int] = {}
         self._word_bits: dict[str, int] = {}
         # anchor word -> (entry code, pattern mask, pattern's longest match in tokens)
@@ -161,6 +162,7 @@ class LexiconMatcher:
         if problems:
             raise LexiconError(problems)
         self._anchors = frozenset(self._index)
+        self._bit_words = frozenset(self._word_bits)
 
     def _mask(self, required: list[frozenset[str]]) -> int:
         mask = 0
@@ -176,10 +178,11 @@ class LexiconMatcher:
     def _windows(self, doc: Doc, text: TokenText) -> dict[str, list[tuple[int, int]]]:
         """Token ranges worth searching, by entry code.
 
-        Every match of a pattern holds a word of its anchor. Around each anchor word, the window
-        the pattern could span (its longest match either side, inside the sentence when the
-        doc has sentence annotations) is kept for the entry when every required element of the
-        pattern has a word in it (checked as bits). Overlapping windows are merged.
+        Every match of a pattern holds a word of its anchor. A pattern is tried only if every
+        one of its required elements has a word somewhere in the doc (checked as bits), and
+        then only in the window around each anchor word that its longest match could span
+        (inside the sentence when the doc has sentence annotations). Overlapping windows of an
+        entry are merged.
         """
         lowers = text.lowers
         n = len(lowers)
@@ -187,22 +190,22 @@ class LexiconMatcher:
         hits = list(compress(range(n), map(self._anchors.__contains__, lowers)))
         if not hits:
             return {}
+        # first the whole doc: which anchored patterns have all their required words anywhere
+        word_bits = self._word_bits
+        in_doc = reduce(or_, map(word_bits.__getitem__, self._bit_words.intersection(lowers)), 0)
+        index = self._index
+        todo = [(i, code, mask, reach) for i in hits for code, mask, reach in index[lowers[i]]
+                if in_doc & mask == mask]
+        if not todo:
+            return {}
         # Patterns cannot cross the rule split's sentence ends (wildcards exclude . ! ? and
         # line breaks, words never are), so only a parser's sentences need to be respected.
         segments = sentence_bounds(doc, text) if doc.has_annotation("SENT_START") else None
-        bits = list(map(self._word_bits.get, lowers, repeat(0, n)))
-        in_doc = reduce(or_, bits, 0)
         starts = [seg[0] for seg in segments] if segments else []
         wanted: dict[str, list[tuple[int, int]]] = {}
-        for i in hits:
+        for i, code, _mask, reach in todo:
             seg_lo, seg_hi = segments[bisect_right(starts, i) - 1] if segments else (0, n)
-            for code, mask, reach in self._index[lowers[i]]:
-                if in_doc & mask != mask:
-                    continue
-                lo = max(seg_lo, i - reach + 1)
-                hi = min(seg_hi, i + reach)
-                if reduce(or_, bits[lo:hi], 0) & mask == mask:
-                    wanted.setdefault(code, []).append((lo, hi))
+            wanted.setdefault(code, []).append((max(seg_lo, i - reach + 1), min(seg_hi, i + reach)))
         merged: dict[str, list[tuple[int, int]]] = {}
         for code, ranges in wanted.items():
             out = merged[code] = []

@@ -64,18 +64,27 @@ def _lower_texts(doc: Doc) -> list[str]:
 class TokenText:
     """A doc's tokens as one string: ``lower(token) + SEP`` each; whitespace tokens as `SPACE`."""
 
-    __slots__ = ("lowers", "string", "_cum", "bounds")
+    __slots__ = ("lowers", "_string", "_cum", "bounds")
 
     def __init__(self, lowers: list[str]) -> None:
         self.lowers = lowers
         """The normalised lower-cased token texts."""
-        self.string = SEP.join(lowers) + SEP if lowers else ""
-        self._cum = list(accumulate(map(len, lowers), initial=0))
+        self._string: str | None = None
+        self._cum: list[int] | None = None
         self.bounds: list[tuple[int, int]] | None = None
         """The doc's sentences as token ranges, once `sentences.sentence_bounds` has run."""
 
+    @property
+    def string(self) -> str:
+        """The tokens joined, each followed by `SEP` (built on first use)."""
+        if self._string is None:
+            self._string = SEP.join(self.lowers) + SEP if self.lowers else ""
+        return self._string
+
     def offset(self, i: int) -> int:
         """Where token ``i`` starts in `string` (``offset(len(self))`` is its length)."""
+        if self._cum is None:
+            self._cum = list(accumulate(map(len, self.lowers), initial=0))
         return self._cum[i] + i
 
     def token_at(self, offset: int) -> int:

@@ -6,10 +6,10 @@ lexicon lacks. Inference uses ONNX Runtime and `tokenizers` only; training lives
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 from spacy.tokens import Doc
@@ -17,6 +17,9 @@ from spacy.tokens import Doc
 from blamelex.findings import Source
 from blamelex.lexicon import Entry
 from blamelex.matching import Candidate
+
+if TYPE_CHECKING:
+    from blamelex.model.runtime import TokenProbs
 
 DEFAULT_MODEL = "blamelex-span-v1"
 
@@ -84,6 +87,11 @@ class ModelScorer:
         self.name = str(meta.get("name", self.folder.name))
         self.stats = {"sentences": 0, "to_model": 0}
 
+    def _predict(self, texts: list[str], group: int = 256) -> Iterator[TokenProbs]:
+        """Model output per text, ``group`` texts at a time (bounded memory on long batches)."""
+        for g in range(0, len(texts), group):
+            yield from self.model.predict(texts[g : g + group])
+
     def annotate(self, batch: Sequence[tuple[Doc, list[Candidate], list[tuple[int, int]]]]) -> None:
         """Set ``model_prob`` on candidates and append model-only candidates (in place).
 
@@ -106,8 +114,7 @@ class ModelScorer:
             jobs = [j for j, kk in zip(jobs, keep, strict=True) if kk]
             texts = [t for t, kk in zip(texts, keep, strict=True) if kk]
         self.stats["to_model"] += len(texts)
-        probs = self.model.predict(texts) if texts else []
-        for (d, s, e), tp in zip(jobs, probs, strict=True):
+        for (d, s, e), tp in zip(jobs, self._predict(texts), strict=True):
             doc, cands, _ = batch[d]
             base = doc[s].idx
             in_sent = [c for c in cands if s <= c.span.start < e]

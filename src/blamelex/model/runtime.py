@@ -72,6 +72,10 @@ class TokenProbs:
     """(n_tokens, n_labels) softmax probabilities."""
 
 
+MAX_BATCH_TOKENS = 2048
+"""Padded tokens per model batch (see `SpanModel.predict`)."""
+
+
 class SpanModel:
     """The fine-tuned token classifier, run with ONNX Runtime."""
 
@@ -103,13 +107,29 @@ class SpanModel:
         self.input_names = {i.name for i in self.session.get_inputs()}
         self.outside = self.labels.index("O")
 
-    def predict(self, texts: Sequence[str], batch_size: int = 32) -> list[TokenProbs]:
-        """Token probabilities for each text (texts longer than max_length are truncated)."""
+    def predict(
+        self, texts: Sequence[str], batch_size: int = 32, max_tokens: int = MAX_BATCH_TOKENS
+    ) -> list[TokenProbs]:
+        """Token probabilities for each text (texts longer than max_length are truncated).
+
+        Texts are sorted by length and run in batches of at most ``batch_size`` texts and
+        ``max_tokens`` padded tokens: ONNX Runtime keeps its largest activation buffers for
+        the session's life, so the token budget bounds memory (measured: 250 -> 165 MiB peak
+        over 1,500 test items at the same speed).
+        """
         encodings = self.tokenizer.encode_batch(list(texts))
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
         out: list[TokenProbs | None] = [None] * len(texts)
-        for b in range(0, len(order), batch_size):
-            idx = order[b : b + batch_size]
+        batches: list[list[int]] = []
+        for i in order:
+            # sorted by length, so this text is the widest of its batch so far
+            width = len(encodings[i].ids)
+            if batches and len(batches[-1]) < batch_size \
+                    and (len(batches[-1]) + 1) * width <= max_tokens:
+                batches[-1].append(i)
+            else:
+                batches.append([i])
+        for idx in batches:
             width = max(len(encodings[i].ids) for i in idx)
             ids = np.zeros((len(idx), width), dtype=np.int64)
             mask = np.zeros((len(idx), width), dtype=np.int64)
