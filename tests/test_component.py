@@ -79,3 +79,19 @@ def test_displacy_renders_spans() -> None:
     nlp.add_pipe("blamelex")
     html = displacy.render(nlp(TEXT), style="span", options={"spans_key": "blamelex"})
     assert "putting" in html and "VB1" in html
+
+
+def test_findings_read_from_the_doc_equal_their_stored_dicts() -> None:
+    # the component keeps Finding objects beside the dicts while the doc lives; both must agree,
+    # and a doc rebuilt from bytes (no cached objects) reads the same findings
+    from spacy.tokens import Doc
+
+    from blamelex.findings import Finding
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("blamelex")
+    doc = nlp("She is a regular misper and was putting herself at risk.")
+    fresh = [Finding.from_dict(d) for d in doc._.blamelex_data if not d.get("_suppressed")]
+    assert doc._.blamelex == fresh and len(fresh) == 2
+    rebuilt = Doc(nlp.vocab).from_bytes(doc.to_bytes())
+    assert rebuilt._.blamelex == fresh

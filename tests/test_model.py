@@ -102,3 +102,26 @@ def test_smoke_training_loss_falls_and_export_round_trips(tmp_path: Path) -> Non
     tp = model.predict(["YP was putting herself at risk."])[0]
     assert tp.probs.shape[1] == len(model.labels)
     assert abs(float(tp.probs.sum(axis=1).mean()) - 1.0) < 1e-4
+
+
+def test_model_batches_end_at_the_token_budget(detector_model, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from blamelex import component
+
+    comp = detector_model.component
+    seen: list[list[int]] = []
+    original = comp._process
+
+    def record(docs):  # type: ignore[no-untyped-def]
+        seen.append([len(d) for d in docs])
+        original(docs)
+
+    monkeypatch.setattr(comp, "_process", record)
+    monkeypatch.setattr(component, "BATCH_TOKENS", 300)
+    long_note = "She was seen with older males again and is putting herself at risk. " * 10
+    texts = [long_note] * 6 + ["She chose to go missing."] * 40
+    results = list(detector_model.scan_many(texts, batch_size=32))
+    assert len(results) == len(texts) and all(results[:6])
+    # every batch stops once it reaches the budget (or batch_size docs): long notes go a few at
+    # a time, short ones up to batch_size together
+    assert all(sum(sizes[:-1]) < 300 and len(sizes) <= 32 for sizes in seen)
+    assert max(len(sizes) for sizes in seen) > 10 and min(len(sizes) for sizes in seen[:2]) < 6

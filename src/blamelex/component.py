@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -16,7 +17,6 @@ from typing import Any
 
 from spacy.language import Language
 from spacy.tokens import Doc, Span
-from spacy.util import minibatch
 
 from blamelex.context import ContextRules
 from blamelex.findings import SEVERITIES, Finding, severity_rank
@@ -27,13 +27,25 @@ from blamelex.scoring import RuleScorer
 from blamelex.sentences import sentence_bounds
 from blamelex.tokenregex import TokenText
 
+BATCH_TOKENS = 8192
+"""With a model, the most spaCy tokens the component annotates in one batch (see `pipe`)."""
 SPANS_KEY = "blamelex"
 SUPPRESSED_KEY = "blamelex_suppressed"
 _DATA_ATTR = "blamelex_data"
 
 
+# The Finding objects a doc's dicts were made from, while the doc lives: reading
+# ``doc._.blamelex`` then needs no rebuild. The dicts stay the record (they survive DocBin and
+# ``n_process``); a cached list is used only while the doc still holds the very same dict list.
+_FINDINGS: weakref.WeakKeyDictionary[Doc, tuple[list[dict[str, Any]], list[Finding]]] = (
+    weakref.WeakKeyDictionary())
+
+
 def _doc_findings(doc: Doc) -> list[Finding]:
     data = doc._.get(_DATA_ATTR) or []
+    cached = _FINDINGS.get(doc)
+    if cached is not None and cached[0] is data:
+        return list(cached[1])
     return [Finding.from_dict(d) for d in data if not d.get("_suppressed")]
 
 
@@ -128,7 +140,19 @@ class BlamelexComponent:
                 self._process((doc,))
                 yield doc
             return
-        for batch in minibatch(stream, size=batch_size):  # type: ignore[no-untyped-call]
+        # with the model, a batch also ends at BATCH_TOKENS tokens: a few long docs (chunks of
+        # a large file) then make a batch as a few dozen short records do, and memory stays
+        # bounded either way
+        batch: list[Doc] = []
+        tokens = 0
+        for doc in stream:
+            batch.append(doc)
+            tokens += len(doc)
+            if len(batch) >= batch_size or tokens >= BATCH_TOKENS:
+                self._process(batch)
+                yield from batch
+                batch, tokens = [], 0
+        if batch:
             self._process(batch)
             yield from batch
 
@@ -154,6 +178,7 @@ class BlamelexComponent:
     def _annotate(self, doc: Doc, candidates: list[Candidate], text: TokenText) -> None:
         kept: list[tuple[Span, dict[str, Any]]] = []
         dropped: list[tuple[Span, dict[str, Any]]] = []
+        findings: list[Finding] = []
         if candidates:
             if self.use_context:
                 self.context.apply(doc, candidates, text=text)
@@ -167,12 +192,15 @@ class BlamelexComponent:
                     dropped.append((cand.span, data))
                 else:
                     kept.append((cand.span, data))
+                    findings.append(finding)
         doc.spans[SPANS_KEY] = [self._labelled(span, data) for span, data in kept]
         all_data = [d for _, d in kept]
         if self.keep_suppressed:
             doc.spans[SUPPRESSED_KEY] = [self._labelled(s, d) for s, d in dropped]
             all_data += [d for _, d in dropped]
         doc._.set(_DATA_ATTR, all_data)
+        if findings:
+            _FINDINGS[doc] = (all_data, findings)
 
     @staticmethod
     def _labelled(span: Span, data: dict[str, Any]) -> Span:

@@ -12,6 +12,7 @@ from itertools import compress
 from operator import or_
 
 from spacy.lang.en.stop_words import STOP_WORDS
+from spacy.strings import get_string_id
 from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab
 
@@ -161,8 +162,10 @@ class LexiconMatcher:
                                 keys.append(key)
         if problems:
             raise LexiconError(problems)
-        self._anchors = frozenset(self._index)
-        self._bit_words = frozenset(self._word_bits)
+        self._hash_index = {get_string_id(w): pairs for w, pairs in self._index.items()}
+        self._anchor_hashes = frozenset(self._hash_index)
+        self._hash_bits = {get_string_id(w): bits for w, bits in self._word_bits.items()}
+        self._bit_hashes = frozenset(self._hash_bits)
 
     def _mask(self, required: list[frozenset[str]]) -> int:
         mask = 0
@@ -184,17 +187,19 @@ class LexiconMatcher:
         (inside the sentence when the doc has sentence annotations). Overlapping windows of an
         entry are merged.
         """
-        lowers = text.lowers
-        n = len(lowers)
+        # Words are compared by their spaCy string hashes (the LOWER attribute), so a doc
+        # that no pattern can match never has its words looked up as strings.
+        hashes = text.hashes
+        n = len(hashes)
         # (map and compress keep these per-token loops in C)
-        hits = list(compress(range(n), map(self._anchors.__contains__, lowers)))
+        hits = list(compress(range(n), map(self._anchor_hashes.__contains__, hashes)))
         if not hits:
             return {}
         # first the whole doc: which anchored patterns have all their required words anywhere
-        word_bits = self._word_bits
-        in_doc = reduce(or_, map(word_bits.__getitem__, self._bit_words.intersection(lowers)), 0)
-        index = self._index
-        todo = [(i, code, mask, reach) for i in hits for code, mask, reach in index[lowers[i]]
+        bits = self._hash_bits
+        in_doc = reduce(or_, map(bits.__getitem__, self._bit_hashes.intersection(hashes)), 0)
+        index = self._hash_index
+        todo = [(i, code, mask, reach) for i in hits for code, mask, reach in index[hashes[i]]
                 if in_doc & mask == mask]
         if not todo:
             return {}

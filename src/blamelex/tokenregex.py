@@ -23,6 +23,7 @@ from itertools import accumulate
 from typing import Any
 
 from spacy.attrs import LOWER
+from spacy.strings import get_string_id
 from spacy.tokens import Doc
 
 SEP = "\x00"
@@ -45,9 +46,8 @@ _LOWER_CACHE: dict[int, str] = {}
 _CACHE_SIZE = 50_000
 
 
-def _lower_texts(doc: Doc) -> list[str]:
-    """The lower-cased text of every token (``token.lower_``), via the cache."""
-    hashes = doc.to_array(LOWER).tolist()
+def _lower_texts(doc: Doc, hashes: list[int]) -> list[str]:
+    """The lower-cased text of every token (``token.lower_``) from its LOWER hash, cached."""
     cache = _LOWER_CACHE
     try:
         return list(map(cache.__getitem__, hashes))
@@ -61,18 +61,47 @@ def _lower_texts(doc: Doc) -> list[str]:
         return [cache.get(h) or strings[h] for h in hashes]
 
 
+def _normalise(lowers: list[str]) -> list[str]:
+    joined = "".join(lowers)
+    if SEP in joined or SPACE in joined:
+        lowers = [w.replace(SEP, _REPLACEMENT).replace(SPACE, _REPLACEMENT) for w in lowers]
+    if _WHITESPACE.search(joined):  # only whitespace tokens hold whitespace
+        for i, w in enumerate(lowers):
+            if w.isspace():
+                lowers[i] = SPACE + "\n" if "\n" in w else SPACE
+    return lowers
+
+
 class TokenText:
-    """A doc's tokens as one string: ``lower(token) + SEP`` each; whitespace tokens as `SPACE`."""
+    """A doc's tokens as one string: ``lower(token) + SEP`` each; whitespace tokens as `SPACE`.
 
-    __slots__ = ("lowers", "_string", "_cum", "bounds")
+    Made with `of`, it holds only the tokens' LOWER hashes until the words are needed, so a doc
+    that no pattern can match never has its words looked up.
+    """
 
-    def __init__(self, lowers: list[str]) -> None:
-        self.lowers = lowers
-        """The normalised lower-cased token texts."""
+    __slots__ = ("hashes", "_doc", "_lowers", "_string", "_cum", "bounds")
+
+    def __init__(self, lowers: list[str] | None, doc: Doc | None = None,
+                 hashes: list[int] | None = None) -> None:
+        self._lowers = lowers
+        self._doc = doc
+        if hashes is None:
+            hashes = [get_string_id(w) for w in lowers or []]
+        self.hashes: list[int] = hashes
+        """The tokens' LOWER hashes (spaCy string hashes of the lower-cased words)."""
         self._string: str | None = None
         self._cum: list[int] | None = None
         self.bounds: list[tuple[int, int]] | None = None
         """The doc's sentences as token ranges, once `sentences.sentence_bounds` has run."""
+
+    @property
+    def lowers(self) -> list[str]:
+        """The normalised lower-cased token texts."""
+        if self._lowers is None:
+            assert self._doc is not None
+            self._lowers = _normalise(_lower_texts(self._doc, self.hashes))
+            self._doc = None
+        return self._lowers
 
     @property
     def string(self) -> str:
@@ -98,18 +127,10 @@ class TokenText:
         A whitespace token becomes `SPACE`, followed by a line feed if it holds a line break (so
         `sentences.sentence_bounds` can split there); no word or wildcard matches either.
         """
-        lowers = _lower_texts(doc)
-        joined = "".join(lowers)
-        if SEP in joined or SPACE in joined:
-            lowers = [w.replace(SEP, _REPLACEMENT).replace(SPACE, _REPLACEMENT) for w in lowers]
-        if _WHITESPACE.search(joined):  # only whitespace tokens hold whitespace
-            for i, w in enumerate(lowers):
-                if w.isspace():
-                    lowers[i] = SPACE + "\n" if "\n" in w else SPACE
-        return cls(lowers)
+        return cls(None, doc, doc.to_array(LOWER).tolist() if len(doc) else [])
 
     def __len__(self) -> int:
-        return len(self.lowers)
+        return len(self.hashes) if self._lowers is None else len(self._lowers)
 
 
 def _words(value: Any) -> list[str]:
