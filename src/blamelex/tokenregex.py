@@ -18,6 +18,7 @@ every lexicon example sentence.
 from __future__ import annotations
 
 import re
+import sys
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import accumulate
 from typing import Any
@@ -34,7 +35,18 @@ _REPLACEMENT = "\ufffd"
 _WHITESPACE = re.compile(r"\s")
 
 # any token except sentence-ending punctuation and whitespace (see patterns._ANY)
-_ANY_RX = "(?![.!?]\x00)[^\x00\x01][^\x00]*\x00"
+# A token is matched whole or not at all, so every element can be atomic: once it has matched,
+# backtracking into it can only fail. Atomic groups (Python >= 3.11) stop the regex engine from
+# trying that (character by character through a long token, for a wildcard); older Pythons get
+# the same matches without them.
+_ATOMIC = sys.version_info >= (3, 11)
+
+
+def _atomic(rx: str) -> str:
+    return f"(?>{rx})" if _ATOMIC else f"(?:{rx})"
+
+
+_ANY_RX = _atomic("(?![.!?]\x00)[^\x00\x01][^\x00]*\x00")
 
 Match = tuple[str, int, int]
 """(key, start token, end token)."""
@@ -160,7 +172,7 @@ def _element(token: dict[str, Any]) -> tuple[str, frozenset[str] | None]:
     if any(SEP in w or SPACE in w or not w for w in words):
         raise ValueError(f"unsupported word in token pattern {token!r}")
     alts = "|".join(re.escape(w) for w in sorted(set(words), key=lambda w: (-len(w), w)))
-    return f"(?:{alts}){SEP}", frozenset(words)
+    return _atomic(f"(?:{alts}){SEP}"), frozenset(words)
 
 
 def _operator(rx: str, op: str | None) -> str:
