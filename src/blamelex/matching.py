@@ -236,7 +236,7 @@ class LexiconMatcher:
         windows = self._windows(doc, text)
         if not windows:
             return []
-        segments = text.bounds if doc.has_annotation("SENT_START") else None
+        segments = sentence_bounds(doc, text) if doc.has_annotation("SENT_START") else None
         matches = []
         senses: dict[str, list[tuple[int, int]]] = {}
         for code, ranges in sorted(windows.items()):

@@ -24,7 +24,6 @@ from itertools import accumulate
 from typing import Any
 
 from spacy.attrs import LOWER
-from spacy.strings import get_string_id
 from spacy.tokens import Doc
 
 SEP = "\x00"
@@ -34,7 +33,6 @@ SPACE = "\x01"
 _REPLACEMENT = "\ufffd"
 _WHITESPACE = re.compile(r"\s")
 
-# any token except sentence-ending punctuation and whitespace (see patterns._ANY)
 # A token is matched whole or not at all, so every element can be atomic: once it has matched,
 # backtracking into it can only fail. Atomic groups (Python >= 3.11) stop the regex engine from
 # trying that (character by character through a long token, for a wildcard); older Pythons get
@@ -46,6 +44,7 @@ def _atomic(rx: str) -> str:
     return f"(?>{rx})" if _ATOMIC else f"(?:{rx})"
 
 
+# any token except sentence-ending punctuation and whitespace (see patterns._ANY)
 _ANY_RX = _atomic("(?![.!?]\x00)[^\x00\x01][^\x00]*\x00")
 
 Match = tuple[str, int, int]
@@ -87,20 +86,17 @@ def _normalise(lowers: list[str]) -> list[str]:
 class TokenText:
     """A doc's tokens as one string: ``lower(token) + SEP`` each; whitespace tokens as `SPACE`.
 
-    Made with `of`, it holds only the tokens' LOWER hashes until the words are needed, so a doc
-    that no pattern can match never has its words looked up.
+    It holds only the tokens' LOWER hashes until the words are needed, so a doc that no pattern
+    can match never has its words looked up.
     """
 
     __slots__ = ("hashes", "_doc", "_lowers", "_string", "_cum", "bounds")
 
-    def __init__(self, lowers: list[str] | None, doc: Doc | None = None,
-                 hashes: list[int] | None = None) -> None:
-        self._lowers = lowers
-        self._doc = doc
-        if hashes is None:
-            hashes = [get_string_id(w) for w in lowers or []]
-        self.hashes: list[int] = hashes
-        """The tokens' LOWER hashes (spaCy string hashes of the lower-cased words)."""
+    def __init__(self, doc: Doc) -> None:
+        self._doc: Doc | None = doc
+        self._lowers: list[str] | None = None
+        self.hashes: list[int] = doc.to_array(LOWER).tolist() if len(doc) else []
+        """The tokens' LOWER hashes (spaCy string ids of the lower-cased words)."""
         self._string: str | None = None
         self._cum: list[int] | None = None
         self.bounds: list[tuple[int, int]] | None = None
@@ -139,7 +135,7 @@ class TokenText:
         A whitespace token becomes `SPACE`, followed by a line feed if it holds a line break (so
         `sentences.sentence_bounds` can split there); no word or wildcard matches either.
         """
-        return cls(None, doc, doc.to_array(LOWER).tolist() if len(doc) else [])
+        return cls(doc)
 
     def __len__(self) -> int:
         return len(self.hashes) if self._lowers is None else len(self._lowers)
@@ -216,22 +212,15 @@ class TokenRegex:
         self.first: frozenset[str] | None = None if first is None else frozenset(first)
         """Words a match can start with; None if a wildcard can start it."""
 
-    def match(self, text: TokenText, start: int, end: int) -> int | None:
-        """End token of the longest match starting at token ``start`` within ``[start, end)``."""
-        at = text.offset(start)
-        m = self.regex.match(text.string, at, text.offset(end))
-        if m is None or m.end() == at:
-            return None
-        return text.token_at(m.end())
-
-
 class TokenMatcher:
     """Keyed token patterns, tried at the tokens that can begin them."""
 
     def __init__(self) -> None:
         self._by_first: dict[str, list[tuple[str, TokenRegex]]] = {}
         self._anywhere: list[tuple[str, TokenRegex]] = []
-        self._keyed: dict[str, tuple[dict[str, list[TokenRegex]], list[TokenRegex]]] = {}
+        # the same patterns again, per key, for calls limited to some keys
+        self._keyed: dict[str, tuple[dict[str, list[tuple[str, TokenRegex]]],
+                                     list[tuple[str, TokenRegex]]]] = {}
         self._size = 0
 
     def add(self, key: str, patterns: Iterable[Sequence[dict[str, Any]]]) -> None:
@@ -242,11 +231,11 @@ class TokenMatcher:
             self._size += 1
             if rx.first is None:
                 self._anywhere.append((key, rx))
-                anywhere.append(rx)
+                anywhere.append((key, rx))
             else:
                 for word in rx.first:
                     self._by_first.setdefault(word, []).append((key, rx))
-                    firsts.setdefault(word, []).append(rx)
+                    firsts.setdefault(word, []).append((key, rx))
 
     def __len__(self) -> int:
         return self._size
@@ -262,14 +251,12 @@ class TokenMatcher:
         pattern and start token; only patterns under ``keys`` if given."""
         end = len(text) if end is None else end
         if keys is None:
-            return self._scan(text, start, end, "", self._by_first, self._anywhere)
+            return self._scan(text, start, end, self._by_first, self._anywhere)
         out: list[Match] = []
         for key in keys:
             found = self._keyed.get(key)
             if found is not None:
-                firsts, anywhere = found
-                out += self._scan(text, start, end, key, firsts,
-                                  [(key, rx) for rx in anywhere])
+                out += self._scan(text, start, end, *found)
         return out
 
     @staticmethod
@@ -277,11 +264,10 @@ class TokenMatcher:
         text: TokenText,
         start: int,
         end: int,
-        key: str,
-        firsts: Mapping[str, Sequence[Any]],
+        firsts: Mapping[str, Sequence[tuple[str, TokenRegex]]],
         anywhere: Sequence[tuple[str, TokenRegex]],
     ) -> list[Match]:
-        """One pass over the tokens; ``firsts`` maps a word to patterns (keyed or not)."""
+        """One pass over the tokens; ``firsts`` maps a word to the (key, pattern)s it begins."""
         out: list[Match] = []
         lowers = text.lowers
         string = text.string
@@ -293,11 +279,10 @@ class TokenMatcher:
             if not cands:
                 continue
             at = text.offset(i)
-            for cand in cands:
-                k, rx = (key, cand) if key else cand
+            for key, rx in cands:
                 m = rx.regex.match(string, at, stop_at)
                 if m is not None and m.end() > at:
-                    out.append((k, i, string.count(SEP, at, m.end()) + i))
+                    out.append((key, i, string.count(SEP, at, m.end()) + i))
         return out
 
 
