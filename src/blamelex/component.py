@@ -176,23 +176,35 @@ class BlamelexComponent:
             self._annotate(doc, cands, text)
 
     def _annotate(self, doc: Doc, candidates: list[Candidate], text: TokenText) -> None:
+        if not candidates:
+            doc.spans[SPANS_KEY] = []
+            if self.keep_suppressed:
+                doc.spans[SUPPRESSED_KEY] = []
+            # a fresh doc reads as having no findings (the attribute's default); only a doc
+            # annotated before (its custom attributes live in user_data) needs them cleared
+            if doc.user_data:
+                doc._.set(_DATA_ATTR, [])
+            return
         kept: list[tuple[Span, dict[str, Any]]] = []
         dropped: list[tuple[Span, dict[str, Any]]] = []
         findings: list[Finding] = []
-        if candidates:
-            if self.use_context:
-                self.context.apply(doc, candidates, text=text)
-            for cand in candidates:
-                finding = self._finding(cand, text.lowers)
-                data = finding.to_dict()
-                removed = finding.score < self.threshold or (
-                    self.model is None and finding.suppressed)
-                if removed:
-                    data["_suppressed"] = True
-                    dropped.append((cand.span, data))
-                else:
-                    kept.append((cand.span, data))
-                    findings.append(finding)
+        if self.use_context:
+            self.context.apply(doc, candidates, text=text)
+        lowers = text.lowers
+        for cand in candidates:
+            score, trace = self._score(cand)
+            removed = score < self.threshold or (
+                self.model is None and any(m.effect == "drop" for m in cand.modifiers))
+            if removed and not self.keep_suppressed:
+                continue  # nobody will see it: no finding is built
+            finding = self._finding(cand, score, trace, lowers)
+            data = finding.to_dict()
+            if removed:
+                data["_suppressed"] = True
+                dropped.append((cand.span, data))
+            else:
+                kept.append((cand.span, data))
+                findings.append(finding)
         doc.spans[SPANS_KEY] = [self._labelled(span, data) for span, data in kept]
         all_data = [d for _, d in kept]
         if self.keep_suppressed:
@@ -206,24 +218,31 @@ class BlamelexComponent:
     def _labelled(span: Span, data: dict[str, Any]) -> Span:
         return Span(span.doc, span.start, span.end, label=data["code"])
 
-    def _finding(self, cand: Candidate, lowers: Sequence[str] | None = None) -> Finding:
+    def _score(self, cand: Candidate) -> tuple[float, tuple[str, ...]]:
+        """The candidate's score and the trace of how it was reached."""
+        if self.model is None:
+            return self.scorer.score(cand)
+        score, trace = self.model.score(cand, self.scorer.prior(cand.entry))
+        # modifiers are inputs of the calibrated score, not hard drops
+        cand.modifiers = [replace(m, effect="calibrated", factor=1.0) for m in cand.modifiers]
+        return score, trace
+
+    def _finding(
+        self, cand: Candidate, score: float, trace: tuple[str, ...], lowers: Sequence[str]
+    ) -> Finding:
         entry = cand.entry
-        if self.model is not None:
-            score, trace = self.model.score(cand, self.scorer.prior(entry))
-            # modifiers are inputs of the calibrated score, not hard drops
-            cand.modifiers = [replace(m, effect="calibrated", factor=1.0) for m in cand.modifiers]
-        else:
-            score, trace = self.scorer.score(cand)
+        span = cand.span
+        text = span.text
         return Finding(
-            start=cand.span.start_char,
-            end=cand.span.end_char,
-            text=cand.span.text,
+            start=span.start_char,
+            end=span.end_char,
+            text=text,
             code=entry.code,
             category=entry.category,
             severity=entry.severity,
             score=score,
             explanation=entry.explanation,
-            suggestions=render_all(entry.suggestions, cand.span, lowers),
+            suggestions=render_all(entry.suggestions, span, lowers, text),
             sources=entry.sources,
             modifiers=tuple(cand.modifiers),
             origin=cand.origin,

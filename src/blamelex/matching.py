@@ -19,7 +19,7 @@ from spacy.vocab import Vocab
 from blamelex.findings import Modifier, severity_rank
 from blamelex.lexicon import Entry, Lexicon, LexiconError
 from blamelex.lexicon.patterns import PatternError, compile_pattern
-from blamelex.sentences import sentence_bounds
+from blamelex.sentences import parser_bounds
 from blamelex.tokenregex import TokenMatcher, TokenText, longest
 
 
@@ -58,6 +58,11 @@ _STOP_COST = 100
 
 def _common(word: str) -> bool:
     return word in STOP_WORDS or not any(ch.isalpha() for ch in word)
+
+
+def _everywhere(word: str, spread: Mapping[str, int], entries: int) -> bool:
+    """Punctuation, or a word used in the examples of a quarter of the entries or more."""
+    return not any(ch.isalpha() for ch in word) or 4 * spread.get(word, 0) >= entries
 
 
 _WORD = re.compile(r"[^\W_]+(?:-[^\W_]+)*|n't|'[a-z]+")
@@ -134,6 +139,7 @@ class LexiconMatcher:
         self._sense_reach = 0
         problems: list[str] = []
         spread = word_spread(lexicon)
+        self._spread = spread
         for entry in lexicon:
             for kind, pats, store in (("patterns", entry.patterns, self._patterns),
                                       ("not_when", entry.not_when, self._senses)):
@@ -162,14 +168,26 @@ class LexiconMatcher:
                                 keys.append(key)
         if problems:
             raise LexiconError(problems)
+        self._entries = {entry.code: entry for entry in lexicon}
+        # overlap order after length: most severe first, then by code
+        self._rank = {entry.code: (-severity_rank(entry.severity), entry.code)
+                      for entry in lexicon}
         self._hash_index = {get_string_id(w): pairs for w, pairs in self._index.items()}
         self._anchor_hashes = frozenset(self._hash_index)
         self._hash_bits = {get_string_id(w): bits for w, bits in self._word_bits.items()}
         self._bit_hashes = frozenset(self._hash_bits)
 
     def _mask(self, required: list[frozenset[str]]) -> int:
+        """Bits of the required elements worth checking for in a whole doc.
+
+        An element with punctuation or a word of most notes among its words (",", "the", "at":
+        used in the examples of a quarter of the entries or more) is in nearly every doc; it
+        gets no bit, which keeps the per-doc check short.
+        """
         mask = 0
         for words in required:
+            if any(_everywhere(w, self._spread, len(self.lexicon)) for w in words):
+                continue
             bit = self._bits.get(words)
             if bit is None:
                 bit = self._bits[words] = 1 << len(self._bits)
@@ -205,7 +223,7 @@ class LexiconMatcher:
             return {}
         # Patterns cannot cross the rule split's sentence ends (wildcards exclude . ! ? and
         # line breaks, words never are), so only a parser's sentences need to be respected.
-        segments = sentence_bounds(doc, text) if doc.has_annotation("SENT_START") else None
+        segments = parser_bounds(doc, text)
         starts = [seg[0] for seg in segments] if segments else []
         wanted: dict[str, list[tuple[int, int]]] = {}
         for i, code, _mask, reach in todo:
@@ -236,27 +254,28 @@ class LexiconMatcher:
         windows = self._windows(doc, text)
         if not windows:
             return []
-        segments = sentence_bounds(doc, text) if doc.has_annotation("SENT_START") else None
+        segments = parser_bounds(doc, text)
+        entries = self._entries
         matches = []
         senses: dict[str, list[tuple[int, int]]] = {}
         for code, ranges in sorted(windows.items()):
-            entry = self.lexicon.get(code)
-            if entry is None:
+            spans = longest(self._patterns.spans(text, code, ranges))
+            if not spans:
                 continue
-            found: set[tuple[int, int]] = set()
-            for lo, hi in ranges:
-                found.update((s, e) for _, s, e in self._patterns(text, lo, hi, (code,)))
-            spans = longest(found)
+            entry = entries[code]
             for start, end in spans:
                 matches.append((entry, start, end))
-            if spans and code in self._sensed:
+            if code in self._sensed:
                 reach = self._sense_reach
+                around = []
                 for lo, hi in ranges:
                     lo = max(lo - reach, _segment_of(segments, lo)[0] if segments else 0)
                     hi = min(hi + reach, _segment_of(segments, hi - 1)[1] if segments
                              else len(doc))
-                    for _, a, b in self._senses(text, lo, hi, (code,)):
-                        senses.setdefault(code, []).append((a, b))
+                    around.append((lo, hi))
+                found = self._senses.spans(text, code, around)
+                if found:
+                    senses[code] = sorted(found)
         if not matches:
             return []
         benign: list[Candidate] = []
@@ -272,17 +291,21 @@ class LexiconMatcher:
                                       doc[hit[0]:hit[1]].text, "drop", 0.0)
                     benign.append(Candidate(doc[start:end], entry, [marked]))
             matches = kept
-        matches.sort(
-            key=lambda m: (-(m[2] - m[1]), -severity_rank(m[0].severity), m[0].code, m[1])
-        )
-        taken = [False] * len(doc)
-        chosen: list[tuple[Entry, int, int]] = []
-        for entry, start, end in matches:
-            if any(taken[start:end]):
-                continue
-            for i in range(start, end):
-                taken[i] = True
-            chosen.append((entry, start, end))
-        out = [Candidate(doc[s:e], entry) for entry, s, e in chosen] + _dedupe(benign)
-        out.sort(key=lambda c: (c.span.start, c.span.end))
+        if len(matches) > 1:
+            # overlaps: the longest, then the most severe, then the lowest code wins
+            rank = self._rank
+            matches.sort(key=lambda m: (m[1] - m[2], rank[m[0].code], m[1]))
+            taken: set[int] = set()
+            chosen: list[tuple[Entry, int, int]] = []
+            for entry, start, end in matches:
+                if taken.isdisjoint(range(start, end)):
+                    taken.update(range(start, end))
+                    chosen.append((entry, start, end))
+        else:
+            chosen = matches
+        out = [Candidate(doc[s:e], entry) for entry, s, e in chosen]
+        if benign:
+            out += _dedupe(benign)
+        if len(out) > 1:
+            out.sort(key=lambda c: (c.span.start, c.span.end))
         return out

@@ -11,6 +11,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from lemminflect import getAllInflections, getAllLemmas, getInflection
 from spacy.tokens import Span
@@ -38,9 +39,11 @@ _PRONOUN_PERSON = {
 }
 
 
-@dataclass(frozen=True)
-class VerbForm:
-    """How the matched verb group is inflected: what to keep before it and the target form."""
+class VerbForm(NamedTuple):
+    """How the matched verb group is inflected: what to keep before it and the target form.
+
+    (A named tuple: it is hashed for every cached `_fill`, and a tuple hashes in C.)
+    """
 
     prefix: str
     """Auxiliary words kept verbatim before the rendered verb ("will", "has")."""
@@ -189,30 +192,48 @@ def render(template: str, span: Span, lowers: Sequence[str] | None = None) -> Su
     return render_all((template,), span, lowers)[0]
 
 
+_PLAIN = VerbForm("", "present")
+
+
+@lru_cache(maxsize=1024)
+def _verbal(templates: tuple[str, ...]) -> tuple[bool, ...]:
+    """For each template, whether it inflects a verb (so the edit may absorb auxiliaries)."""
+    return tuple("{be}" in t or "{v:" in t for t in templates)
+
+
 def render_all(
-    templates: Sequence[str], span: Span, lowers: Sequence[str] | None = None
+    templates: Sequence[str],
+    span: Span,
+    lowers: Sequence[str] | None = None,
+    text: str | None = None,
 ) -> tuple[Suggestion, ...]:
-    """Render every template, dropping duplicates (``lowers`` as for `render`)."""
+    """Render every template, dropping duplicates (``lowers`` as for `render`; ``text`` is
+    ``span.text`` if the caller has it)."""
     lowers = _lowers(span) if lowers is None else lowers
     person = _person(span, lowers)
-    plain = (span.start, VerbForm("", "present"))
+    start = span.start
     verbal: tuple[int, VerbForm] | None = None
+    # the text each edit replaces, by its first token: the span, or the span and auxiliaries
     originals: dict[int, tuple[str, int, int]] = {}
+    if text is not None:
+        originals[start] = (text, span.start_char, span.end_char)
     out: list[Suggestion] = []
-    for template in templates:
-        if "{be}" in template or "{v:" in template:
+    seen: set[tuple[str, int, int]] = set()
+    for template, is_verbal in zip(templates, _verbal(tuple(templates)), strict=True):
+        if is_verbal:
             verbal = verb_form(span, lowers) if verbal is None else verbal
             start_tok, form = verbal
         else:
-            start_tok, form = plain
+            start_tok, form = start, _PLAIN
         original = originals.get(start_tok)
         if original is None:
-            edit = span.doc[start_tok : span.end]  # a Span: no copy of the whole doc's text
+            edit = span if start_tok == start else span.doc[start_tok : span.end]
             original = originals[start_tok] = (edit.text, edit.start_char, edit.end_char)
-        text, start, end = original
-        sug = Suggestion(_match_case(text, _fill(template, form, person)), start, end)
-        if sug not in out:
-            out.append(sug)
+        rendered = (_match_case(original[0], _fill(template, form, person)),
+                    original[1], original[2])
+        if rendered not in seen:
+            seen.add(rendered)
+            out.append(Suggestion(*rendered))
     return tuple(out)
 
 

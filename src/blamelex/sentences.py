@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import re
+from itertools import compress
 
 from spacy.lang.lex_attrs import is_quote
 from spacy.tokens import Doc
 
-from blamelex.tokenregex import SEP, SPACE, TokenText
+from blamelex.tokenregex import SPACE, TokenText
 
-# an end mark (. ! ?) or a whitespace token holding a line break, as whole tokens
-_END = re.compile(f"(?<![^{SEP}])(?:[.!?]|{SPACE}\n){SEP}")
+# an end mark (. ! ?) or a whitespace token holding a line break (normalised by TokenText)
+_ENDS = frozenset({".", "!", "?", SPACE + "\n"})
 _CLOSERS = frozenset({")", "]"})
 
 
@@ -28,23 +28,29 @@ def sentence_bounds(doc: Doc, text: TokenText | None = None) -> list[tuple[int, 
     return text.bounds
 
 
+def parser_bounds(doc: Doc, text: TokenText) -> list[tuple[int, int]] | None:
+    """The doc's own sentences if a pipe (parser, senter) set them, else None."""
+    return sentence_bounds(doc, text) if _parsed(doc, text) else None
+
+
+def _parsed(doc: Doc, text: TokenText) -> bool:
+    """Whether a pipe set the doc's sentences (asked once per doc: spaCy checks every token)."""
+    if text.parsed is None:
+        text.parsed = bool(len(doc)) and doc.has_annotation("SENT_START")
+    return text.parsed
+
+
 def _bounds(doc: Doc, text: TokenText) -> list[tuple[int, int]]:
-    if doc.has_annotation("SENT_START"):
+    if _parsed(doc, text):
         return [(s.start, s.end) for s in doc.sents]
     n = len(doc)
     if n == 0:
         return []
     lowers = text.lowers
-    string = text.string
     bounds = []
     start = 0
-    i = 0
-    pos = 0
-    for m in _END.finditer(string):
-        i += string.count(SEP, pos, m.start())  # the end mark's token index
-        pos = m.start()
-        if i + 1 >= n or i + 1 <= start:
-            continue
+    # the end marks' token indexes, found in C; one on the last token ends nothing
+    for i in compress(range(n - 1), map(_ENDS.__contains__, lowers)):
         nxt = lowers[i + 1]
         if is_quote(nxt) or nxt in _CLOSERS:
             continue
@@ -55,4 +61,4 @@ def _bounds(doc: Doc, text: TokenText) -> list[tuple[int, int]]:
     return bounds
 
 
-__all__ = ["sentence_bounds"]
+__all__ = ["parser_bounds", "sentence_bounds"]

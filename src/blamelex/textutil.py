@@ -9,4 +9,4 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 def clean_text(text: str) -> str:
     """Replace lone surrogates (which spaCy cannot encode) with U+FFFD; same length as ``text``."""
-    return _SURROGATE.sub("\ufffd", text)
+    return text if text.isascii() else _SURROGATE.sub("\ufffd", text)

@@ -19,8 +19,8 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterable, Mapping, Sequence
-from itertools import accumulate
+from collections.abc import Iterable, Sequence
+from itertools import accumulate, compress
 from typing import Any
 
 from spacy.attrs import LOWER
@@ -49,6 +49,8 @@ _ANY_RX = _atomic("(?![.!?]\x00)[^\x00\x01][^\x00]*\x00")
 
 Match = tuple[str, int, int]
 """(key, start token, end token)."""
+Span_ = tuple[int, int]
+"""(start token, end token)."""
 
 
 # Lower-cased word by string hash. The hash of a string is the same in every spaCy vocab, so one
@@ -90,7 +92,7 @@ class TokenText:
     can match never has its words looked up.
     """
 
-    __slots__ = ("hashes", "_doc", "_lowers", "_string", "_cum", "bounds")
+    __slots__ = ("hashes", "_doc", "_lowers", "_string", "_offsets", "bounds", "parsed")
 
     def __init__(self, doc: Doc) -> None:
         self._doc: Doc | None = doc
@@ -98,9 +100,11 @@ class TokenText:
         self.hashes: list[int] = doc.to_array(LOWER).tolist() if len(doc) else []
         """The tokens' LOWER hashes (spaCy string ids of the lower-cased words)."""
         self._string: str | None = None
-        self._cum: list[int] | None = None
+        self._offsets: list[int] | None = None
         self.bounds: list[tuple[int, int]] | None = None
         """The doc's sentences as token ranges, once `sentences.sentence_bounds` has run."""
+        self.parsed: bool | None = None
+        """Whether a pipe set the doc's sentences, once `sentences.parser_bounds` has asked."""
 
     @property
     def lowers(self) -> list[str]:
@@ -118,11 +122,16 @@ class TokenText:
             self._string = SEP.join(self.lowers) + SEP if self.lowers else ""
         return self._string
 
+    @property
+    def offsets(self) -> list[int]:
+        """Where each token starts in `string`, and its length last (``len(self) + 1`` items)."""
+        if self._offsets is None:
+            self._offsets = list(accumulate([len(w) + 1 for w in self.lowers], initial=0))
+        return self._offsets
+
     def offset(self, i: int) -> int:
         """Where token ``i`` starts in `string` (``offset(len(self))`` is its length)."""
-        if self._cum is None:
-            self._cum = list(accumulate(map(len, self.lowers), initial=0))
-        return self._cum[i] + i
+        return self.offsets[i]
 
     def token_at(self, offset: int) -> int:
         """The token that starts at ``offset`` of `string` (a token start or its end)."""
@@ -218,9 +227,8 @@ class TokenMatcher:
     def __init__(self) -> None:
         self._by_first: dict[str, list[tuple[str, TokenRegex]]] = {}
         self._anywhere: list[tuple[str, TokenRegex]] = []
-        # the same patterns again, per key, for calls limited to some keys
-        self._keyed: dict[str, tuple[dict[str, list[tuple[str, TokenRegex]]],
-                                     list[tuple[str, TokenRegex]]]] = {}
+        # the same patterns again, per key, as bare regexes for `spans`
+        self._keyed: dict[str, tuple[dict[str, list[re.Pattern[str]]], list[re.Pattern[str]]]] = {}
         self._size = 0
 
     def add(self, key: str, patterns: Iterable[Sequence[dict[str, Any]]]) -> None:
@@ -231,58 +239,60 @@ class TokenMatcher:
             self._size += 1
             if rx.first is None:
                 self._anywhere.append((key, rx))
-                anywhere.append((key, rx))
+                anywhere.append(rx.regex)
             else:
                 for word in rx.first:
                     self._by_first.setdefault(word, []).append((key, rx))
-                    firsts.setdefault(word, []).append((key, rx))
+                    firsts.setdefault(word, []).append(rx.regex)
 
     def __len__(self) -> int:
         return self._size
 
-    def __call__(
-        self,
-        text: TokenText,
-        start: int = 0,
-        end: int | None = None,
-        keys: Iterable[str] | None = None,
-    ) -> list[Match]:
+    def __call__(self, text: TokenText, start: int = 0, end: int | None = None) -> list[Match]:
         """Every (key, start, end) in tokens ``[start, end)``: one match, the longest, per
-        pattern and start token; only patterns under ``keys`` if given."""
+        pattern and start token."""
         end = len(text) if end is None else end
-        if keys is None:
-            return self._scan(text, start, end, self._by_first, self._anywhere)
-        out: list[Match] = []
-        for key in keys:
-            found = self._keyed.get(key)
-            if found is not None:
-                out += self._scan(text, start, end, *found)
-        return out
-
-    @staticmethod
-    def _scan(
-        text: TokenText,
-        start: int,
-        end: int,
-        firsts: Mapping[str, Sequence[tuple[str, TokenRegex]]],
-        anywhere: Sequence[tuple[str, TokenRegex]],
-    ) -> list[Match]:
-        """One pass over the tokens; ``firsts`` maps a word to the (key, pattern)s it begins."""
         out: list[Match] = []
         lowers = text.lowers
         string = text.string
-        stop_at = text.offset(end)
-        for i in range(start, end):
-            cands = firsts.get(lowers[i])
-            if anywhere:
-                cands = [*(cands or ()), *anywhere]
-            if not cands:
-                continue
-            at = text.offset(i)
-            for key, rx in cands:
+        offsets = text.offsets
+        stop_at = offsets[end]
+        firsts = self._by_first
+        anywhere = self._anywhere
+        # the tokens that can begin a match, picked out in C
+        starts = range(start, end) if anywhere else \
+            compress(range(start, end), map(firsts.__contains__, lowers[start:end]))
+        for i in starts:
+            at = offsets[i]
+            for key, rx in (*firsts.get(lowers[i], ()), *anywhere):
                 m = rx.regex.match(string, at, stop_at)
                 if m is not None and m.end() > at:
                     out.append((key, i, string.count(SEP, at, m.end()) + i))
+        return out
+
+    def spans(self, text: TokenText, key: str, ranges: Iterable[tuple[int, int]]) -> set[Span_]:
+        """The (start, end) token spans of ``key``'s patterns in the token ``ranges``: one match,
+        the longest, per pattern and start token (as `__call__`, for one key)."""
+        found = self._keyed.get(key)
+        out: set[Span_] = set()
+        if found is None:
+            return out
+        firsts, anywhere = found
+        lowers = text.lowers
+        string = text.string
+        offsets = text.offsets
+        count = string.count
+        for lo, hi in ranges:
+            stop_at = offsets[hi]
+            # the tokens that can begin a match, picked out in C
+            starts = range(lo, hi) if anywhere else \
+                compress(range(lo, hi), map(firsts.__contains__, lowers[lo:hi]))
+            for i in starts:
+                at = offsets[i]
+                for rx in (*firsts.get(lowers[i], ()), *anywhere):
+                    m = rx.match(string, at, stop_at)
+                    if m is not None and m.end() > at:
+                        out.add((i, count(SEP, at, m.end()) + i))
         return out
 
 
