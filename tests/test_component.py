@@ -95,3 +95,15 @@ def test_findings_read_from_the_doc_equal_their_stored_dicts() -> None:
     assert doc._.blamelex == fresh and len(fresh) == 2
     rebuilt = Doc(nlp.vocab).from_bytes(doc.to_bytes())
     assert rebuilt._.blamelex == fresh
+
+
+def test_a_doc_annotated_again_loses_findings_the_new_settings_do_not_make() -> None:
+    nlp = spacy.blank("en")
+    nlp.add_pipe("blamelex")
+    doc = nlp(TEXT)
+    code = doc._.blamelex[0].code
+    strict = spacy.blank("en")
+    strict.add_pipe("blamelex", config={"ignore": [code]})
+    again = strict.get_pipe("blamelex")(doc)
+    assert list(again.spans["blamelex"]) == [] and again._.blamelex == []
+    assert nlp.get_pipe("blamelex")(nlp.make_doc("Staff spoke to her."))._.blamelex == []
