@@ -57,3 +57,22 @@ def test_wildcards_do_not_cross_sentences(detector: blamelex.Detector) -> None:
 def test_sentences_split_without_a_parser(detector: blamelex.Detector) -> None:
     text = "No evidence of harm.\nShe is putting herself at risk."
     assert [f.text for f in detector.scan(text)] == ["putting herself at risk"]
+
+
+def test_rule_sentence_split() -> None:
+    import spacy
+    from spacy.lang.lex_attrs import is_quote
+
+    from blamelex.sentences import _QUOTES, sentence_bounds
+
+    assert all(is_quote(mark) for mark in _QUOTES)
+    nlp = spacy.blank("en")
+    doc = nlp('She said "I am fine." Staff spoke to her (at 0300hrs.) Then she left!\nNext')
+    sents = [doc[s:e].text for s, e in sentence_bounds(doc)]
+    # an end mark right before a quotation mark or bracket ends no sentence (the rule split
+    # cannot tell a closing mark from an opening one); a line break does
+    assert sents == ['She said "I am fine." Staff spoke to her (at 0300hrs.) Then she left!',
+                     "\n", "Next"]
+    doc = nlp("She left. Staff called. She came back")
+    assert [doc[s:e].text for s, e in sentence_bounds(doc)] == [
+        "She left.", "Staff called.", "She came back"]

@@ -41,6 +41,10 @@ _DETERMINERS = frozenset(
 )
 
 
+# words that end an age expression ("34-year-old", "15 years"); other age cues start with a digit
+_AGE_ENDS = frozenset({"old", "olds", "yo", "yrs", "yr", "years"})
+
+
 class ContextRuleError(ValueError):
     """The context rules file is invalid."""
 
@@ -271,7 +275,7 @@ class ContextRules:
     def _age_cue(lowers: Sequence[str], i: int, s_start: int) -> int | None:
         """The age if token ``i`` ends an age expression ("34-year-old", "aged 34", "34yo")."""
         low = lowers[i]
-        if low in {"old", "olds", "yo", "yrs", "yr", "years"}:
+        if low in _AGE_ENDS:
             j = i - 1
             while j >= s_start and lowers[j] in {"-", "year", "years", "yr", "yrs"}:
                 j -= 1
@@ -294,9 +298,11 @@ class ContextRules:
     def _cue_at(
         self, lowers: Sequence[str], i: int, s_start: int, cues: Mapping[int, tuple[str, str, int]]
     ) -> tuple[str, str] | None:
-        age = self._age_cue(lowers, i, s_start)
-        if age is not None:
-            return ("adult" if age >= self.adult_age else "child", "unknown")
+        low = lowers[i]
+        if low in _AGE_ENDS or low[:1].isdecimal():  # else no age expression ends here
+            age = self._age_cue(lowers, i, s_start)
+            if age is not None:
+                return ("adult" if age >= self.adult_age else "child", "unknown")
         if i in cues:
             kind, gender, _ = cues[i]
             # an age right before or after the noun decides: "16yo male", "his cousin, 21,"

@@ -35,7 +35,7 @@ def _dedupe(cands: list[Candidate]) -> list[Candidate]:
     return out
 
 
-@dataclass
+@dataclass(slots=True)
 class Candidate:
     """A lexicon match waiting for context rules, model and scoring."""
 
@@ -175,7 +175,6 @@ class LexiconMatcher:
         self._hash_index = {get_string_id(w): pairs for w, pairs in self._index.items()}
         self._anchor_hashes = frozenset(self._hash_index)
         self._hash_bits = {get_string_id(w): bits for w, bits in self._word_bits.items()}
-        self._bit_hashes = frozenset(self._hash_bits)
 
     def _mask(self, required: list[frozenset[str]]) -> int:
         """Bits of the required elements worth checking for in a whole doc.
@@ -214,8 +213,7 @@ class LexiconMatcher:
         if not hits:
             return {}
         # first the whole doc: which anchored patterns have all their required words anywhere
-        bits = self._hash_bits
-        in_doc = reduce(or_, map(bits.__getitem__, self._bit_hashes.intersection(hashes)), 0)
+        in_doc = reduce(or_, filter(None, map(self._hash_bits.get, hashes)), 0)
         index = self._hash_index
         todo = [(i, code, mask, reach) for i in hits for code, mask, reach in index[hashes[i]]
                 if in_doc & mask == mask]

@@ -4,21 +4,25 @@ from __future__ import annotations
 
 from itertools import compress
 
-from spacy.lang.lex_attrs import is_quote
 from spacy.tokens import Doc
 
 from blamelex.tokenregex import SPACE, TokenText
 
 # an end mark (. ! ?) or a whitespace token holding a line break (normalised by TokenText)
 _ENDS = frozenset({".", "!", "?", SPACE + "\n"})
-_CLOSERS = frozenset({")", "]"})
+# quotation marks (those spaCy's `is_quote` knows) and closing brackets: no split before them
+_QUOTES = frozenset({'"', "'", "`", "\u00ab", "\u00bb", "\u2018", "\u2019", "\u201a", "\u201b",
+                     "\u201c", "\u201d", "\u201e", "\u201f", "\u2039", "\u203a", "\u276e",
+                     "\u276f", "''", "``"})
+_CLOSERS = _QUOTES | {")", "]"}
 
 
 def sentence_bounds(doc: Doc, text: TokenText | None = None) -> list[tuple[int, int]]:
     """Token ranges of the sentences: the doc's own if set, else split on . ! ? and line breaks.
 
-    A closing quote or bracket right after the end mark stays with its sentence. ``text`` is
-    the doc's `TokenText` if the caller already has it.
+    An end mark right before a quotation mark or closing bracket ends no sentence (whether the
+    mark closes this sentence or opens the next is unknown). ``text`` is the doc's `TokenText`
+    if the caller already has it.
     """
     if text is not None and text.bounds is not None:
         return text.bounds
@@ -52,7 +56,7 @@ def _bounds(doc: Doc, text: TokenText) -> list[tuple[int, int]]:
     # the end marks' token indexes, found in C; one on the last token ends nothing
     for i in compress(range(n - 1), map(_ENDS.__contains__, lowers)):
         nxt = lowers[i + 1]
-        if is_quote(nxt) or nxt in _CLOSERS:
+        if nxt in _CLOSERS:
             continue
         bounds.append((start, i + 1))
         start = i + 1

@@ -92,7 +92,7 @@ class TokenText:
     can match never has its words looked up.
     """
 
-    __slots__ = ("hashes", "_doc", "_lowers", "_string", "_offsets", "bounds", "parsed")
+    __slots__ = ("hashes", "_doc", "_lowers", "_string", "_cum", "bounds", "parsed")
 
     def __init__(self, doc: Doc) -> None:
         self._doc: Doc | None = doc
@@ -100,7 +100,7 @@ class TokenText:
         self.hashes: list[int] = doc.to_array(LOWER).tolist() if len(doc) else []
         """The tokens' LOWER hashes (spaCy string ids of the lower-cased words)."""
         self._string: str | None = None
-        self._offsets: list[int] | None = None
+        self._cum: list[int] | None = None
         self.bounds: list[tuple[int, int]] | None = None
         """The doc's sentences as token ranges, once `sentences.sentence_bounds` has run."""
         self.parsed: bool | None = None
@@ -123,15 +123,16 @@ class TokenText:
         return self._string
 
     @property
-    def offsets(self) -> list[int]:
-        """Where each token starts in `string`, and its length last (``len(self) + 1`` items)."""
-        if self._offsets is None:
-            self._offsets = list(accumulate([len(w) + 1 for w in self.lowers], initial=0))
-        return self._offsets
+    def cum(self) -> list[int]:
+        """The words' lengths summed before each token (``len(self) + 1`` items): token ``i``
+        starts at ``cum[i] + i`` in `string` (one `SEP` after each word)."""
+        if self._cum is None:
+            self._cum = list(accumulate(map(len, self.lowers), initial=0))
+        return self._cum
 
     def offset(self, i: int) -> int:
         """Where token ``i`` starts in `string` (``offset(len(self))`` is its length)."""
-        return self.offsets[i]
+        return self.cum[i] + i
 
     def token_at(self, offset: int) -> int:
         """The token that starts at ``offset`` of `string` (a token start or its end)."""
@@ -255,15 +256,15 @@ class TokenMatcher:
         out: list[Match] = []
         lowers = text.lowers
         string = text.string
-        offsets = text.offsets
-        stop_at = offsets[end]
+        cum = text.cum
+        stop_at = cum[end] + end
         firsts = self._by_first
         anywhere = self._anywhere
         # the tokens that can begin a match, picked out in C
         starts = range(start, end) if anywhere else \
             compress(range(start, end), map(firsts.__contains__, lowers[start:end]))
         for i in starts:
-            at = offsets[i]
+            at = cum[i] + i
             for key, rx in (*firsts.get(lowers[i], ()), *anywhere):
                 m = rx.regex.match(string, at, stop_at)
                 if m is not None and m.end() > at:
@@ -280,15 +281,15 @@ class TokenMatcher:
         firsts, anywhere = found
         lowers = text.lowers
         string = text.string
-        offsets = text.offsets
+        cum = text.cum
         count = string.count
         for lo, hi in ranges:
-            stop_at = offsets[hi]
+            stop_at = cum[hi] + hi
             # the tokens that can begin a match, picked out in C
             starts = range(lo, hi) if anywhere else \
                 compress(range(lo, hi), map(firsts.__contains__, lowers[lo:hi]))
             for i in starts:
-                at = offsets[i]
+                at = cum[i] + i
                 for rx in (*firsts.get(lowers[i], ()), *anywhere):
                     m = rx.match(string, at, stop_at)
                     if m is not None and m.end() > at:
