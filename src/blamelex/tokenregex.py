@@ -31,7 +31,6 @@ SEP = "\x00"
 SPACE = "\x01"
 """Stands for a whitespace token (spaCy ``IS_SPACE``)."""
 _REPLACEMENT = "\ufffd"
-_WHITESPACE = re.compile(r"\s")
 
 # A token is matched whole or not at all, so every element can be atomic: once it has matched,
 # backtracking into it can only fail. Atomic groups (Python >= 3.11) stop the regex engine from
@@ -53,14 +52,24 @@ Span_ = tuple[int, int]
 """(start token, end token)."""
 
 
-# Lower-cased word by string hash. The hash of a string is the same in every spaCy vocab, so one
-# cache serves all; it is emptied when it grows past _CACHE_SIZE (bounded memory on long scans).
+# Normalised lower-cased word by string hash. The hash of a string is the same in every spaCy
+# vocab, so one cache serves all; it is emptied when it grows past _CACHE_SIZE (bounded memory on
+# long scans).
 _LOWER_CACHE: dict[int, str] = {}
 _CACHE_SIZE = 50_000
 
 
+def _normalise(word: str) -> str:
+    """A word as the token string holds it: no `SEP` or `SPACE` inside; whitespace as `SPACE`."""
+    if SEP in word or SPACE in word:
+        word = word.replace(SEP, _REPLACEMENT).replace(SPACE, _REPLACEMENT)
+    if word.isspace():  # a whitespace token (only those hold whitespace)
+        return SPACE + "\n" if "\n" in word else SPACE
+    return word
+
+
 def _lower_texts(doc: Doc, hashes: list[int]) -> list[str]:
-    """The lower-cased text of every token (``token.lower_``) from its LOWER hash, cached."""
+    """The normalised lower-cased text of every token from its LOWER hash, cached."""
     cache = _LOWER_CACHE
     try:
         return list(map(cache.__getitem__, hashes))
@@ -70,19 +79,8 @@ def _lower_texts(doc: Doc, hashes: list[int]) -> list[str]:
             cache.clear()
         for h in hashes:
             if h not in cache:
-                cache[h] = strings[h]
-        return [cache.get(h) or strings[h] for h in hashes]
-
-
-def _normalise(lowers: list[str]) -> list[str]:
-    joined = "".join(lowers)
-    if SEP in joined or SPACE in joined:
-        lowers = [w.replace(SEP, _REPLACEMENT).replace(SPACE, _REPLACEMENT) for w in lowers]
-    if _WHITESPACE.search(joined):  # only whitespace tokens hold whitespace
-        for i, w in enumerate(lowers):
-            if w.isspace():
-                lowers[i] = SPACE + "\n" if "\n" in w else SPACE
-    return lowers
+                cache[h] = _normalise(strings[h])
+        return [cache.get(h) or _normalise(strings[h]) for h in hashes]
 
 
 class TokenText:
@@ -111,7 +109,7 @@ class TokenText:
         """The normalised lower-cased token texts."""
         if self._lowers is None:
             assert self._doc is not None
-            self._lowers = _normalise(_lower_texts(self._doc, self.hashes))
+            self._lowers = _lower_texts(self._doc, self.hashes)
             self._doc = None
         return self._lowers
 
