@@ -201,8 +201,7 @@ class LexiconMatcher:
         Every match of a pattern holds a word of its anchor. A pattern is tried only if every
         one of its required elements has a word somewhere in the doc (checked as bits), and
         then only in the window around each anchor word that its longest match could span
-        (inside the sentence when the doc has sentence annotations). Overlapping windows of an
-        entry are merged.
+        (inside the sentence when the doc has sentence annotations).
         """
         # Words are compared by their spaCy string hashes (the LOWER attribute), so a doc
         # that no pattern can match never has its words looked up as strings.
@@ -215,27 +214,28 @@ class LexiconMatcher:
         # first the whole doc: which anchored patterns have all their required words anywhere
         in_doc = reduce(or_, filter(None, map(self._hash_bits.get, hashes)), 0)
         index = self._hash_index
-        todo = [(i, code, mask, reach) for i in hits for code, mask, reach in index[hashes[i]]
+        todo = [(code, i, reach) for i in hits for code, mask, reach in index[hashes[i]]
                 if in_doc & mask == mask]
         if not todo:
             return {}
         # Patterns cannot cross the rule split's sentence ends (wildcards exclude . ! ? and
         # line breaks, words never are), so only a parser's sentences need to be respected.
+        # Windows of one entry may overlap: each match lies in the window of the anchor it
+        # holds, and is found there (`TokenMatcher.spans` returns a set).
         segments = parser_bounds(doc, text)
-        starts = [seg[0] for seg in segments] if segments else []
         wanted: dict[str, list[tuple[int, int]]] = {}
-        for i, code, _mask, reach in todo:
-            seg_lo, seg_hi = segments[bisect_right(starts, i) - 1] if segments else (0, n)
-            wanted.setdefault(code, []).append((max(seg_lo, i - reach + 1), min(seg_hi, i + reach)))
-        merged: dict[str, list[tuple[int, int]]] = {}
-        for code, ranges in wanted.items():
-            out = merged[code] = []
-            for lo, hi in sorted(ranges):
-                if out and lo <= out[-1][1] and not segments:
-                    out[-1] = (out[-1][0], max(out[-1][1], hi))
-                else:
-                    out.append((lo, hi))
-        return merged
+        if segments is None:
+            for code, i, reach in todo:
+                lo = i - reach + 1
+                hi = i + reach
+                wanted.setdefault(code, []).append((lo if lo > 0 else 0, hi if hi < n else n))
+        else:
+            starts = [seg[0] for seg in segments]
+            for code, i, reach in todo:
+                seg_lo, seg_hi = segments[bisect_right(starts, i) - 1]
+                wanted.setdefault(code, []).append((max(seg_lo, i - reach + 1),
+                                                    min(seg_hi, i + reach)))
+        return wanted
 
     def __call__(self, doc: Doc, text: TokenText | None = None) -> list[Candidate]:
         """Return candidates: non-overlapping ones (longest and most severe first on conflicts),

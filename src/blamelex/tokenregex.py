@@ -297,9 +297,12 @@ class TokenMatcher:
 
 def longest(matches: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     """spaCy's ``greedy="LONGEST"`` filter: longest first (then leftmost), no overlaps."""
+    unique = matches if isinstance(matches, set) else set(matches)
+    if len(unique) < 2:
+        return list(unique)
     taken: set[int] = set()
     out = []
-    for s, e in sorted(set(matches), key=lambda m: (m[0] - m[1], m[0])):
+    for s, e in sorted(unique, key=lambda m: (m[0] - m[1], m[0])):
         if taken.isdisjoint(range(s, e)):
             taken.update(range(s, e))
             out.append((s, e))
