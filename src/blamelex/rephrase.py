@@ -2,7 +2,7 @@
 
 Templates use ``{be}``, ``{v:lemma}``, ``{subj}``, ``{obj}``, ``{poss}``, ``{refl}`` (see
 docs/lexicon-format.md). Tense and number come from the matched verb and the auxiliaries before it;
-inflection comes from lemminflect, not hand-written verb tables.
+inflection comes from lemminflect (through `blamelex.inflect`), not hand-written verb tables.
 """
 
 from __future__ import annotations
@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import NamedTuple
 
-from lemminflect import getAllInflections, getAllLemmas, getInflection
 from spacy.tokens import Span
 
 from blamelex.findings import Finding, Suggestion
+from blamelex.inflect import inflect, verb_tags
 
 _BE = {"am", "is", "are", "was", "were", "be", "been", "being", "'s", "'re", "'m"}
 _HAVE = {"has", "have", "had", "'ve"}
@@ -70,17 +70,6 @@ def _person(span: Span, lowers: Sequence[str]) -> str:
     return "unknown"
 
 
-@lru_cache(maxsize=4096)
-def _verb_tags(word: str) -> tuple[str, frozenset[str]]:
-    lemmas = getAllLemmas(word)
-    verb = lemmas.get("VERB") or lemmas.get("AUX")
-    if not verb:
-        return "", frozenset()
-    lemma = verb[0]
-    forms = getAllInflections(lemma, upos="VERB")
-    return lemma, frozenset(tag for tag, words in forms.items() if word in words)
-
-
 _AUXILIARIES = _BE | _HAVE | _MODAL
 
 
@@ -100,7 +89,7 @@ def verb_form(span: Span, lowers: Sequence[str] | None = None) -> tuple[int, Ver
     lowers = _lowers(span) if lowers is None else lowers
     start, chain = _aux_chain(span, lowers)
     lower = lowers[start : span.start]
-    _, tags = _verb_tags(lowers[span.start])
+    _, tags = verb_tags(lowers[span.start])
     modal_at = max((k for k, w in enumerate(lower) if w in _MODAL), default=-1)
     if modal_at >= 0:
         rest = lower[modal_at + 1 :]
@@ -127,12 +116,6 @@ def verb_form(span: Span, lowers: Sequence[str] | None = None) -> tuple[int, Ver
     return span.start, VerbForm("", "present")
 
 
-@lru_cache(maxsize=4096)
-def _inflect(lemma: str, tag: str) -> str:
-    forms = getInflection(lemma, tag=tag)
-    return forms[0] if forms else lemma
-
-
 def _render_verb(lemma: str, form: VerbForm, person: str) -> str:
     plural = person == "plural"
     if lemma == "be":
@@ -148,14 +131,14 @@ def _render_verb(lemma: str, form: VerbForm, person: str) -> str:
         }[form.mode]
     else:
         word = {
-            "base": _inflect(lemma, "VB"),
-            "perfect": _inflect(lemma, "VBN"),
-            "progressive": f"{form.be_form} {_inflect(lemma, 'VBG')}",
-            "passive": f"{form.be_form} {_inflect(lemma, 'VBN')}",
-            "present": _inflect(lemma, "VBP" if plural else "VBZ"),
-            "past": _inflect(lemma, "VBD"),
-            "gerund": _inflect(lemma, "VBG"),
-            "participle": _inflect(lemma, "VBN"),
+            "base": inflect(lemma, "VB"),
+            "perfect": inflect(lemma, "VBN"),
+            "progressive": f"{form.be_form} {inflect(lemma, 'VBG')}",
+            "passive": f"{form.be_form} {inflect(lemma, 'VBN')}",
+            "present": inflect(lemma, "VBP" if plural else "VBZ"),
+            "past": inflect(lemma, "VBD"),
+            "gerund": inflect(lemma, "VBG"),
+            "participle": inflect(lemma, "VBN"),
         }[form.mode]
     return f"{form.prefix} {word}".strip() if form.prefix else word
 

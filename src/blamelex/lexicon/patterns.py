@@ -4,17 +4,17 @@ A pattern is a string of elements separated by spaces (see docs/lexicon-format.m
 ``word``, ``a|b``, ``<lemma>``, ``<a|b>``, ``@set``, ``*``, ``*{m,n}``, any of them with a ``?``
 suffix for optional, and ``non-compliant`` for a hyphenated word whose hyphen is optional.
 Every element matches on the lower-cased token text, so capitalised words always match and no
-statistical lemmatizer is needed: ``<lemma>`` expands to every inflection with lemminflect.
+statistical lemmatizer is needed: ``<lemma>`` expands to every inflection with lemminflect
+(through `blamelex.inflect`).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
-from functools import cache
 from typing import Any
 
-from lemminflect import getAllInflections, getAllInflectionsOOV
+from blamelex.inflect import lemma_forms
 
 TokenPattern = dict[str, Any]
 
@@ -32,19 +32,9 @@ class PatternError(ValueError):
     """A pattern that cannot be compiled; the message says what to change."""
 
 
-@cache
 def inflections(lemma: str) -> tuple[str, ...]:
     """Every inflected form of ``lemma`` as a verb, noun or adjective (lower case, sorted)."""
-    lemma = lemma.lower()
-    forms = {lemma}
-    found = getAllInflections(lemma)
-    for values in found.values():
-        forms.update(v.lower() for v in values)
-    if not found:
-        for upos in ("NOUN", "VERB"):
-            for values in getAllInflectionsOOV(lemma, upos=upos).values():
-                forms.update(v.lower() for v in values)
-    return tuple(sorted(forms))
+    return lemma_forms(lemma)
 
 
 def _alternatives(body: str, element: str) -> list[str]:
