@@ -216,6 +216,8 @@ class BlamelexComponent:
 
     @staticmethod
     def _labelled(span: Span, data: dict[str, Any]) -> Span:
+        if span.label and span.label_ == data["code"]:  # the matcher's spans are labelled
+            return span
         return Span(span.doc, span.start, span.end, label=data["code"])
 
     def _score(self, cand: Candidate) -> tuple[float, tuple[str, ...]]:

@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 from spacy.lang.en.lex_attrs import like_num
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab
 
 from blamelex.findings import Modifier
@@ -211,12 +211,12 @@ class ContextRules:
                     continue
                 window = rule.quoted_window if quoted else rule.window
                 if self._in_scope(lowers, rule, window, t_start, t_end, cand):
-                    self._mark(cand, rule.modifier, rule.id, doc[t_start:t_end].text)
+                    self._mark(cand, rule.modifier, rule.id, Span(doc, t_start, t_end).text)
             if quoted:
                 self._mark(cand, self.quote_modifier, "quotation.marks", quoted)
             for s, e in senses.get(cand.entry.code, []):
                 if s < cand.span.end and cand.span.start < e:
-                    self._mark(cand, "SENSE", f"sense.{cand.entry.code}", doc[s:e].text)
+                    self._mark(cand, "SENSE", f"sense.{cand.entry.code}", Span(doc, s, e).text)
             if cand.entry.applies_to == "child":
                 adult = self._adult_referent(doc, lowers, s_start, cand, cues)
                 if adult:
@@ -267,7 +267,7 @@ class ContextRules:
                     open_at = i
             elif text in self.quote_close:
                 if open_at < c_start and c_end <= i:
-                    return doc[open_at : i + 1].text
+                    return Span(doc, open_at, i + 1).text
                 open_at = None
         return ""
 
@@ -368,4 +368,4 @@ class ContextRules:
         return i - j + 1
 
     def _cue_text(self, doc: Doc, lowers: Sequence[str], i: int, s_start: int) -> str:
-        return doc[max(s_start, i - self._cue_len(lowers, i) + 1) : i + 1].text
+        return Span(doc, max(s_start, i - self._cue_len(lowers, i) + 1), i + 1).text

@@ -169,6 +169,8 @@ class LexiconMatcher:
         if problems:
             raise LexiconError(problems)
         self._entries = {entry.code: entry for entry in lexicon}
+        # candidate spans are labelled with their entry's code (as the doc's span group wants)
+        self._labels = {entry.code: vocab.strings.add(entry.code) for entry in lexicon}
         # overlap order after length: most severe first, then by code
         self._rank = {entry.code: (-severity_rank(entry.severity), entry.code)
                       for entry in lexicon}
@@ -254,6 +256,7 @@ class LexiconMatcher:
             return []
         segments = parser_bounds(doc, text)
         entries = self._entries
+        labels = self._labels
         matches = []
         senses: dict[str, list[tuple[int, int]]] = {}
         for code, ranges in sorted(windows.items()):
@@ -287,7 +290,8 @@ class LexiconMatcher:
                 else:
                     marked = Modifier("SENSE", f"sense.{entry.code}",
                                       doc[hit[0]:hit[1]].text, "drop", 0.0)
-                    benign.append(Candidate(doc[start:end], entry, [marked]))
+                    benign.append(Candidate(Span(doc, start, end, label=labels[entry.code]),
+                                                entry, [marked]))
             matches = kept
         if len(matches) > 1:
             # overlaps: the longest, then the most severe, then the lowest code wins
@@ -301,7 +305,8 @@ class LexiconMatcher:
                     chosen.append((entry, start, end))
         else:
             chosen = matches
-        out = [Candidate(doc[s:e], entry) for entry, s, e in chosen]
+        out = [Candidate(Span(doc, s, e, label=labels[entry.code]), entry)
+               for entry, s, e in chosen]
         if benign:
             out += _dedupe(benign)
         if len(out) > 1:

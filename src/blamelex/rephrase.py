@@ -210,7 +210,7 @@ def render_all(
             start_tok, form = start, _PLAIN
         original = originals.get(start_tok)
         if original is None:
-            edit = span if start_tok == start else span.doc[start_tok : span.end]
+            edit = span if start_tok == start else Span(span.doc, start_tok, span.end)
             original = originals[start_tok] = (edit.text, edit.start_char, edit.end_char)
         rendered = (_match_case(original[0], _fill(template, form, person)),
                     original[1], original[2])

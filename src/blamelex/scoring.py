@@ -7,12 +7,18 @@ sets it to 0. The weights are parameters (defaults below), recorded in each find
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from blamelex.lexicon import Entry
 from blamelex.matching import Candidate
 
 DEFAULT_PRIORS = {"avoid": 0.9, "caution": 0.7}
 """Prior probability that a lexicon match is victim-blaming, by severity tier."""
+
+
+@lru_cache(maxsize=1024)
+def _prior_line(code: str, severity: str, prior: float) -> str:
+    return f"lexicon {code} ({severity}): prior {prior:.2f}"
 
 
 @dataclass(frozen=True)
@@ -28,7 +34,7 @@ class RuleScorer:
     def score(self, cand: Candidate) -> tuple[float, tuple[str, ...]]:
         """Return the score and a trace of how it was reached."""
         value = self.prior(cand.entry)
-        trace = [f"lexicon {cand.entry.code} ({cand.entry.severity}): prior {value:.2f}"]
+        trace = [_prior_line(cand.entry.code, cand.entry.severity, value)]
         for mod in cand.modifiers:
             value *= mod.factor
             what = "dropped" if mod.effect == "drop" else f"x{mod.factor:.2f}"
