@@ -125,3 +125,32 @@ def test_model_batches_end_at_the_token_budget(detector_model, monkeypatch) -> N
     # a time, short ones up to batch_size together
     assert all(sum(sizes[:-1]) < 300 and len(sizes) <= 32 for sizes in seen)
     assert max(len(sizes) for sizes in seen) > 10 and min(len(sizes) for sizes in seen[:2]) < 6
+
+
+def test_a_span_with_tied_token_categories_decodes_the_same_under_any_hash_seed() -> None:
+    # two tokens of one span, one voting for each of two categories: the tie must not be
+    # broken by set order (which follows PYTHONHASHSEED)
+    code = (
+        "import numpy as np\n"
+        "from blamelex.model import default_model_dir\n"
+        "from blamelex.model.runtime import SpanModel, TokenProbs\n"
+        "m = SpanModel(default_model_dir())\n"
+        "probs = np.full((2, len(m.labels)), 0.01)\n"
+        "probs[0, m.labels.index('B-minimising_risk')] = 0.9\n"
+        "probs[1, m.labels.index('I-responsibility_choice')] = 0.9\n"
+        "print(m.spans(TokenProbs(np.array([[0, 4], [5, 9]]), probs))[0][2])\n"
+    )
+    seen = set()
+    for seed in ("1", "2", "3", "4", "5", "6"):
+        env = {**__import__("os").environ, "PYTHONHASHSEED": seed}
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             check=True, env=env)
+        seen.add(out.stdout.strip())
+    assert seen == {"minimising_risk"}
+
+
+def test_majority_keeps_the_first_of_tied_categories() -> None:
+    from blamelex.model.labels import majority
+
+    assert majority(["a", "b"]) == "a" and majority(["b", "a"]) == "b"
+    assert majority(["a", "b", "b"]) == "b"

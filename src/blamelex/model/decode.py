@@ -19,6 +19,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from blamelex.model.labels import majority
+
 DECODINGS = ("argmax", "span_mean")
 
 
@@ -54,7 +56,7 @@ def decode_spans(
             return
         if how == "argmax":
             votes = [labels[tags[k]][2:] for k in current]
-            category = max(set(votes), key=votes.count)
+            category = majority(votes)
         else:
             category = cats[int(cprobs[current].mean(axis=0).argmax())]
         prob = float(1.0 - probs[current, outside].mean())

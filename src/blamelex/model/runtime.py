@@ -16,6 +16,8 @@ from typing import Any
 
 import numpy as np
 
+from blamelex.model.labels import majority
+
 
 class ModelError(RuntimeError):
     """The model cannot be used: missing runtime, missing files, or failed integrity check."""
@@ -169,7 +171,7 @@ class SpanModel:
             if not current:
                 return
             cats = [self.labels[labels[k]][2:] for k in current]
-            category = max(set(cats), key=cats.count)
+            category = majority(cats)
             prob = float(1.0 - tp.probs[current, self.outside].mean())
             if prob >= min_prob:
                 found.append((int(tp.offsets[current[0], 0]), int(tp.offsets[current[-1], 1]),

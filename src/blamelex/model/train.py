@@ -24,7 +24,7 @@ import numpy as np
 import yaml
 
 from blamelex.corpus import read_split
-from blamelex.model.labels import LABEL2ID, LABELS
+from blamelex.model.labels import LABEL2ID, LABELS, majority
 from blamelex.model.runtime import sha256_file, write_manifest
 
 BASE_SHA256 = {
@@ -188,7 +188,7 @@ def _dev_f1(model: Any, tokenizer: Any, dev: list[dict[str, Any]], max_length: i
 
 def cur_span(offsets: Any, toks: list[int], tags: Any) -> tuple[int, int, str]:
     cats = [LABELS[int(tags[t])][2:] for t in toks]
-    return (int(offsets[toks[0], 0]), int(offsets[toks[-1], 1]), max(set(cats), key=cats.count))
+    return (int(offsets[toks[0], 0]), int(offsets[toks[-1], 1]), majority(cats))
 
 
 def train(cfg: TrainConfig) -> dict[str, Any]:
