@@ -12,6 +12,7 @@ import shutil
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,8 @@ from blamelex.scoring import RuleScorer
 from blamelex.sentences import sentence_bounds
 from blamelex.tokenregex import TokenText
 
+CHUNK_DOCS = 32
+"""Without a model, the docs the component annotates together (see `pipe`)."""
 BATCH_TOKENS = 8192
 """With a model, the most spaCy tokens the component annotates in one batch (see `pipe`)."""
 SPANS_KEY = "blamelex"
@@ -131,14 +134,15 @@ class BlamelexComponent:
     def pipe(self, stream: Iterable[Doc], batch_size: int = 128) -> Iterator[Doc]:
         """Annotate docs in batches (the model runs once per batch of sentences).
 
-        Without a model nothing is gained by batching, so each doc is handed on as soon as it
-        is annotated (it can then be freed while still young, which keeps garbage collection
-        cheap on long streams).
+        Without a model, docs are annotated `CHUNK_DOCS` at a time and handed on at once: a
+        small chunk lets each step run over several docs in turn, and its docs still die young
+        (which keeps garbage collection cheap on long streams).
         """
         if self.model is None:
-            for doc in stream:
-                self._process((doc,))
-                yield doc
+            docs = iter(stream)
+            while chunk := list(islice(docs, CHUNK_DOCS)):
+                self._process(chunk)
+                yield from chunk
             return
         # with the model, a batch also ends at BATCH_TOKENS tokens: a few long docs (chunks of
         # a large file) then make a batch as a few dozen short records do, and memory stays
@@ -157,22 +161,19 @@ class BlamelexComponent:
             yield from batch
 
     def _process(self, docs: Sequence[Doc]) -> None:
-        if self.model is None:
-            # one doc at a time: nothing needs to outlive its doc (fewer objects for the GC)
-            for doc in docs:
-                text = TokenText.of(doc)
-                self._annotate(doc, self.matcher(doc, text), text)
-            return
-        work = []
-        texts = []
-        for doc in docs:
-            text = TokenText.of(doc)
-            cands = self.matcher(doc, text)
-            bounds = sentence_bounds(doc, text)
-            work.append((doc, cands, bounds))
-            texts.append(text)
-        self.model.annotate(work)
-        for (doc, cands, _), text in zip(work, texts, strict=True):
+        """Annotate ``docs``, one step over all of them before the next: token strings,
+        candidates, the model (if any), context rules, findings. (Each step's tables then stay
+        in the CPU caches while it runs; measured in docs/benchmarks.md.)"""
+        texts = [TokenText.of(doc) for doc in docs]
+        found = [self.matcher(doc, text) for doc, text in zip(docs, texts, strict=True)]
+        if self.model is not None:
+            self.model.annotate([(doc, cands, sentence_bounds(doc, text))
+                                 for doc, cands, text in zip(docs, found, texts, strict=True)])
+        if self.use_context:
+            for doc, cands, text in zip(docs, found, texts, strict=True):
+                if cands:
+                    self.context.apply(doc, cands, text=text)
+        for doc, cands, text in zip(docs, found, texts, strict=True):
             self._annotate(doc, cands, text)
 
     def _annotate(self, doc: Doc, candidates: list[Candidate], text: TokenText) -> None:
@@ -188,8 +189,6 @@ class BlamelexComponent:
         kept: list[tuple[Span, dict[str, Any]]] = []
         dropped: list[tuple[Span, dict[str, Any]]] = []
         findings: list[Finding] = []
-        if self.use_context:
-            self.context.apply(doc, candidates, text=text)
         lowers = text.lowers
         for cand in candidates:
             score, trace = self._score(cand)
