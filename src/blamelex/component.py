@@ -165,7 +165,9 @@ class BlamelexComponent:
         candidates, the model (if any), context rules, findings. (Each step's tables then stay
         in the CPU caches while it runs; measured in docs/benchmarks.md.)"""
         texts = [TokenText.of(doc) for doc in docs]
-        found = [self.matcher(doc, text) for doc, text in zip(docs, texts, strict=True)]
+        windows = [self.matcher.windows(doc, text) for doc, text in zip(docs, texts, strict=True)]
+        found = [self.matcher(doc, text, w) if w else []
+                 for doc, text, w in zip(docs, texts, windows, strict=True)]
         if self.model is not None:
             self.model.annotate([(doc, cands, sentence_bounds(doc, text))
                                  for doc, cands, text in zip(docs, found, texts, strict=True)])

@@ -239,19 +239,30 @@ class LexiconMatcher:
                                                     min(seg_hi, i + reach)))
         return wanted
 
-    def __call__(self, doc: Doc, text: TokenText | None = None) -> list[Candidate]:
+    def windows(self, doc: Doc, text: TokenText) -> dict[str, list[tuple[int, int]]]:
+        """The token ranges worth searching in ``doc``, by entry code (empty: no candidates)."""
+        return self._windows(doc, text) if len(doc) else {}
+
+    def __call__(
+        self,
+        doc: Doc,
+        text: TokenText | None = None,
+        windows: dict[str, list[tuple[int, int]]] | None = None,
+    ) -> list[Candidate]:
         """Return candidates: non-overlapping ones (longest and most severe first on conflicts),
         plus those an entry's own ``not_when`` pattern covers, already marked SENSE.
 
         Benign senses are settled before overlaps, so a longer match in a benign sense
         ("mule account" in a bank's own wording) cannot hide a shorter real one.
-        ``text`` is the doc's `TokenText` if the caller already has it.
+        ``text`` is the doc's `TokenText` and ``windows`` what `windows` returned for it, if
+        the caller already has them.
         """
         if not len(doc):
             return []
         if text is None:
             text = TokenText.of(doc)
-        windows = self._windows(doc, text)
+        if windows is None:
+            windows = self._windows(doc, text)
         if not windows:
             return []
         segments = parser_bounds(doc, text)
