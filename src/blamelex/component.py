@@ -11,7 +11,7 @@ import json
 import shutil
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -67,6 +67,23 @@ def register_extensions() -> None:
         Doc.set_extension("blamelex", getter=_doc_findings)
     if not Span.has_extension("blamelex"):
         Span.set_extension("blamelex", getter=_span_finding)
+
+
+_Found = tuple[list[tuple[Span, dict[str, Any]]], list[tuple[Span, dict[str, Any]]], list[Finding]]
+"""One doc's (kept, dropped, findings of the kept)."""
+
+
+@dataclass
+class _Batch:
+    """A batch of docs on its way through the component (see `BlamelexComponent.pipe`)."""
+
+    tokens: list[TokenText]
+    found: list[list[Candidate]]
+    bounds: list[tuple[Doc, list[Candidate], list[tuple[int, int]]]] = field(
+        default_factory=list)
+    jobs: list[tuple[int, int, int]] = field(default_factory=list)
+    texts: list[str] = field(default_factory=list)
+    """The sentences for the model."""
 
 
 class BlamelexComponent:
@@ -146,52 +163,64 @@ class BlamelexComponent:
             return
         # with the model, a batch also ends at BATCH_TOKENS tokens: a few long docs (chunks of
         # a large file) then make a batch as a few dozen short records do, and memory stays
-        # bounded either way
+        # bounded either way. (Running the model on a worker thread, overlapping the next
+        # batch's matching, was measured and gained nothing on 2 cores: ONNX Runtime already
+        # uses both.)
+        for batch in self._batches(stream, batch_size):
+            self._process(batch)
+            yield from batch
+
+    @staticmethod
+    def _batches(stream: Iterable[Doc], batch_size: int) -> Iterator[list[Doc]]:
         batch: list[Doc] = []
         tokens = 0
         for doc in stream:
             batch.append(doc)
             tokens += len(doc)
             if len(batch) >= batch_size or tokens >= BATCH_TOKENS:
-                self._process(batch)
-                yield from batch
+                yield batch
                 batch, tokens = [], 0
         if batch:
-            self._process(batch)
-            yield from batch
+            yield batch
 
-    def _process(self, docs: Sequence[Doc]) -> None:
-        """Annotate ``docs``, one step over all of them before the next: token strings,
-        candidates, the model (if any), context rules, findings. (Each step's tables then stay
-        in the CPU caches while it runs; measured in docs/benchmarks.md.)"""
+    def _prepare(self, docs: Sequence[Doc]) -> _Batch:
+        """Token strings and candidates of ``docs``, one step over all of them before the next
+        (each step's tables then stay in the CPU caches; measured in docs/benchmarks.md), and
+        the sentences the model is to read."""
         texts = [TokenText.of(doc) for doc in docs]
         windows = [self.matcher.windows(doc, text) for doc, text in zip(docs, texts, strict=True)]
         found = [self.matcher(doc, text, w) if w else []
                  for doc, text, w in zip(docs, texts, windows, strict=True)]
+        work = _Batch(texts, found)
         if self.model is not None:
-            self.model.annotate([(doc, cands, sentence_bounds(doc, text))
-                                 for doc, cands, text in zip(docs, found, texts, strict=True)])
+            work.bounds = [(doc, cands, sentence_bounds(doc, text))
+                           for doc, cands, text in zip(docs, found, texts, strict=True)]
+            work.jobs, work.texts = self.model.prepare(work.bounds)
+        return work
+
+    def _finish(self, docs: Sequence[Doc], work: _Batch) -> None:
+        """The model (if any) on the batch's sentences, then context rules and findings."""
+        if self.model is not None:
+            self.model.apply(work.bounds, work.jobs, self.model.infer(work.texts))
         if self.use_context:
-            for doc, cands, text in zip(docs, found, texts, strict=True):
+            for doc, cands, text in zip(docs, work.found, work.tokens, strict=True):
                 if cands:
                     self.context.apply(doc, cands, text=text)
-        for doc, cands, text in zip(docs, found, texts, strict=True):
-            self._annotate(doc, cands, text)
+        found = [self._findings(cands, text)
+                 for cands, text in zip(work.found, work.tokens, strict=True)]
+        for doc, result in zip(docs, found, strict=True):
+            self._store(doc, result)
 
-    def _annotate(self, doc: Doc, candidates: list[Candidate], text: TokenText) -> None:
-        if not candidates:
-            doc.spans[SPANS_KEY] = []
-            if self.keep_suppressed:
-                doc.spans[SUPPRESSED_KEY] = []
-            # a fresh doc reads as having no findings (the attribute's default); only a doc
-            # annotated before (its custom attributes live in user_data) needs them cleared
-            if doc.user_data:
-                doc._.set(_DATA_ATTR, [])
-            return
+    def _process(self, docs: Sequence[Doc]) -> None:
+        """Annotate ``docs``."""
+        self._finish(docs, self._prepare(docs))
+
+    def _findings(self, candidates: list[Candidate], text: TokenText) -> _Found:
+        """The findings kept and dropped (built only if `keep_suppressed`) of one doc."""
         kept: list[tuple[Span, dict[str, Any]]] = []
         dropped: list[tuple[Span, dict[str, Any]]] = []
         findings: list[Finding] = []
-        lowers = text.lowers
+        lowers = text.lowers if candidates else []
         for cand in candidates:
             score, trace = self._score(cand)
             removed = score < self.threshold or (
@@ -206,11 +235,21 @@ class BlamelexComponent:
             else:
                 kept.append((cand.span, data))
                 findings.append(finding)
+        return kept, dropped, findings
+
+    def _store(self, doc: Doc, found: _Found) -> None:
+        """Write one doc's findings on it: span groups and the data attribute."""
+        kept, dropped, findings = found
         doc.spans[SPANS_KEY] = [self._labelled(span, data) for span, data in kept]
-        all_data = [d for _, d in kept]
         if self.keep_suppressed:
             doc.spans[SUPPRESSED_KEY] = [self._labelled(s, d) for s, d in dropped]
-            all_data += [d for _, d in dropped]
+        if not kept and not dropped:
+            # a fresh doc reads as having no findings (the attribute's default); only a doc
+            # annotated before (its custom attributes live in user_data) needs them cleared
+            if doc.user_data:
+                doc._.set(_DATA_ATTR, [])
+            return
+        all_data = [d for _, d in kept] + [d for _, d in dropped]
         doc._.set(_DATA_ATTR, all_data)
         if findings:
             _FINDINGS[doc] = (all_data, findings)

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import yaml
-from spacy.tokens import Doc
+from spacy.tokens import Doc, Span
 
 from blamelex.findings import Source
 from blamelex.lexicon import Entry
@@ -95,16 +95,24 @@ class ModelScorer:
     def annotate(self, batch: Sequence[tuple[Doc, list[Candidate], list[tuple[int, int]]]]) -> None:
         """Set ``model_prob`` on candidates and append model-only candidates (in place).
 
-        ``batch`` holds (doc, candidates, sentence token bounds) for each doc.
+        ``batch`` holds (doc, candidates, sentence token bounds) for each doc. (`prepare`,
+        `infer` and `apply` are its three steps, for callers that run `infer` elsewhere.)
         """
-        jobs: list[tuple[int, int, int]] = []  # (doc index, sentence start tok, end tok)
+        jobs, texts = self.prepare(batch)
+        self.apply(batch, jobs, self.infer(texts))
+
+    def prepare(
+        self, batch: Sequence[tuple[Doc, list[Candidate], list[tuple[int, int]]]]
+    ) -> tuple[list[tuple[int, int, int]], list[str]]:
+        """The sentences to run the model on: (doc index, start token, end token) and text."""
+        jobs: list[tuple[int, int, int]] = []
         texts: list[str] = []
         for d, (doc, _cands, bounds) in enumerate(batch):
             for s, e in bounds:
                 if e <= s:
                     continue
                 jobs.append((d, s, e))
-                texts.append(doc[s:e].text)
+                texts.append(Span(doc, s, e).text)
         self.stats["sentences"] += len(texts)
         if self.screener is not None and texts:
             keep = self.screener.keep(texts)
@@ -114,7 +122,20 @@ class ModelScorer:
             jobs = [j for j, kk in zip(jobs, keep, strict=True) if kk]
             texts = [t for t, kk in zip(texts, keep, strict=True) if kk]
         self.stats["to_model"] += len(texts)
-        for (d, s, e), tp in zip(jobs, self._predict(texts), strict=True):
+        return jobs, texts
+
+    def infer(self, texts: list[str]) -> list[TokenProbs]:
+        """The model's token probabilities for each text (ONNX Runtime; releases the GIL)."""
+        return list(self._predict(texts))
+
+    def apply(
+        self,
+        batch: Sequence[tuple[Doc, list[Candidate], list[tuple[int, int]]]],
+        jobs: list[tuple[int, int, int]],
+        probs: list[TokenProbs],
+    ) -> None:
+        """Write the model's output for ``jobs`` (from `prepare`) onto the batch's candidates."""
+        for (d, s, e), tp in zip(jobs, probs, strict=True):
             doc, cands, _ = batch[d]
             base = doc[s].idx
             in_sent = [c for c in cands if s <= c.span.start < e]
