@@ -67,7 +67,7 @@ def _ours(patterns: Patterns, view: TokenText, greedy: bool) -> set[tuple[int, i
     matcher.add("K", patterns)
     found = [(s, e) for _, s, e in matcher(view)]
     # the keyed scan the lexicon matcher uses finds the same spans
-    assert matcher.spans(view, "K", [(0, len(view))]) == set(found)
+    assert matcher.spans(view, "K", [(0, len(view), len(view))]) == set(found)
     return set(longest(found)) if greedy else set(found)
 
 
@@ -104,8 +104,9 @@ def test_matches_stay_inside_the_given_token_range() -> None:
     assert longest((s, e) for _, s, e in matcher(view)) == [(0, 5), (6, 11)]
     assert [(s, e) for _, s, e in matcher(view, 0, 4)] == []  # "at risk" is cut off
     assert longest((s, e) for _, s, e in matcher(view, 6, 11)) == [(6, 11)]
-    assert matcher.spans(view, "K", [(0, 4), (6, 11)]) == {(6, 11), (7, 11)}
-    assert matcher.spans(view, "other", [(0, len(view))]) == set()
+    assert matcher.spans(view, "K", [(0, 4, 4), (6, 11, 11)]) == {(6, 11), (7, 11)}
+    assert matcher.spans(view, "K", [(0, 1, 11)]) == {(0, 5)}  # starts in [0, 1) only
+    assert matcher.spans(view, "other", [(0, len(view), len(view))]) == set()
 
 
 def test_token_string_and_offsets() -> None:

@@ -197,8 +197,8 @@ class LexiconMatcher:
             mask |= bit
         return mask
 
-    def _windows(self, doc: Doc, text: TokenText) -> dict[str, list[tuple[int, int]]]:
-        """Token ranges worth searching, by entry code.
+    def _windows(self, doc: Doc, text: TokenText) -> dict[str, list[tuple[int, int, int]]]:
+        """Token ranges worth searching, by entry code: (first start, last start + 1, end).
 
         Every match of a pattern holds a word of its anchor. A pattern is tried only if every
         one of its required elements has a word somewhere in the doc (checked as bits), and
@@ -224,22 +224,25 @@ class LexiconMatcher:
         # line breaks, words never are), so only a parser's sentences need to be respected.
         # Windows of one entry may overlap: each match lies in the window of the anchor it
         # holds, and is found there (`TokenMatcher.spans` returns a set).
+        # A match holding the anchor at i starts in [i - reach + 1, i]; one starting after i
+        # holds a later occurrence of its anchor and is found in that one's window.
         segments = parser_bounds(doc, text)
-        wanted: dict[str, list[tuple[int, int]]] = {}
+        wanted: dict[str, list[tuple[int, int, int]]] = {}
         if segments is None:
             for code, i, reach in todo:
                 lo = i - reach + 1
                 hi = i + reach
-                wanted.setdefault(code, []).append((lo if lo > 0 else 0, hi if hi < n else n))
+                wanted.setdefault(code, []).append((lo if lo > 0 else 0, i + 1,
+                                                    hi if hi < n else n))
         else:
             starts = [seg[0] for seg in segments]
             for code, i, reach in todo:
                 seg_lo, seg_hi = segments[bisect_right(starts, i) - 1]
-                wanted.setdefault(code, []).append((max(seg_lo, i - reach + 1),
+                wanted.setdefault(code, []).append((max(seg_lo, i - reach + 1), i + 1,
                                                     min(seg_hi, i + reach)))
         return wanted
 
-    def windows(self, doc: Doc, text: TokenText) -> dict[str, list[tuple[int, int]]]:
+    def windows(self, doc: Doc, text: TokenText) -> dict[str, list[tuple[int, int, int]]]:
         """The token ranges worth searching in ``doc``, by entry code (empty: no candidates)."""
         return self._windows(doc, text) if len(doc) else {}
 
@@ -247,7 +250,7 @@ class LexiconMatcher:
         self,
         doc: Doc,
         text: TokenText | None = None,
-        windows: dict[str, list[tuple[int, int]]] | None = None,
+        windows: dict[str, list[tuple[int, int, int]]] | None = None,
     ) -> list[Candidate]:
         """Return candidates: non-overlapping ones (longest and most severe first on conflicts),
         plus those an entry's own ``not_when`` pattern covers, already marked SENSE.
@@ -280,11 +283,11 @@ class LexiconMatcher:
             if code in self._sensed:
                 reach = self._sense_reach
                 around = []
-                for lo, hi in ranges:
+                for lo, _top, hi in ranges:
                     lo = max(lo - reach, _segment_of(segments, lo)[0] if segments else 0)
                     hi = min(hi + reach, _segment_of(segments, hi - 1)[1] if segments
                              else len(doc))
-                    around.append((lo, hi))
+                    around.append((lo, hi, hi))
                 found = self._senses.spans(text, code, around)
                 if found:
                     senses[code] = sorted(found)

@@ -269,9 +269,12 @@ class TokenMatcher:
                     out.append((key, i, string.count(SEP, at, m.end()) + i))
         return out
 
-    def spans(self, text: TokenText, key: str, ranges: Iterable[tuple[int, int]]) -> set[Span_]:
-        """The (start, end) token spans of ``key``'s patterns in the token ``ranges``: one match,
-        the longest, per pattern and start token (as `__call__`, for one key)."""
+    def spans(
+        self, text: TokenText, key: str, ranges: Iterable[tuple[int, int, int]]
+    ) -> set[Span_]:
+        """The (start, end) token spans of ``key``'s patterns that start in ``[lo, top)`` and end
+        by ``hi``, for each ``(lo, top, hi)`` of ``ranges``: one match, the longest, per pattern
+        and start token (as `__call__`, for one key)."""
         found = self._keyed.get(key)
         out: set[Span_] = set()
         if found is None:
@@ -281,11 +284,11 @@ class TokenMatcher:
         string = text.string
         cum = text.cum
         count = string.count
-        for lo, hi in ranges:
+        for lo, top, hi in ranges:
             stop_at = cum[hi] + hi
             # the tokens that can begin a match, picked out in C
-            starts = range(lo, hi) if anywhere else \
-                compress(range(lo, hi), map(firsts.__contains__, lowers[lo:hi]))
+            starts = range(lo, top) if anywhere else \
+                compress(range(lo, top), map(firsts.__contains__, lowers[lo:top]))
             for i in starts:
                 at = cum[i] + i
                 for rx in (*firsts.get(lowers[i], ()), *anywhere):
