@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from functools import reduce
 from itertools import compress
-from operator import or_
+from operator import itemgetter, or_
 
 from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.strings import get_string_id
@@ -20,7 +20,7 @@ from blamelex.findings import Modifier, severity_rank
 from blamelex.lexicon import Entry, Lexicon, LexiconError
 from blamelex.lexicon.patterns import PatternError, compile_pattern
 from blamelex.sentences import parser_bounds
-from blamelex.tokenregex import TokenMatcher, TokenText, longest
+from blamelex.tokenregex import TokenMatcher, TokenText, longest, lower_texts
 
 
 def _dedupe(cands: list[Candidate]) -> list[Candidate]:
@@ -106,6 +106,10 @@ def _longest_match(tokens: list[dict[str, object]]) -> int:
     return total
 
 
+_INFO_SIZE = 50_000
+_WORD_OF, _IS_ANCHOR, _BITS_OF = itemgetter(0), itemgetter(1), itemgetter(2)
+
+
 def _segment_of(segments: list[tuple[int, int]], i: int) -> tuple[int, int]:
     return segments[bisect_right([s for s, _ in segments], i) - 1]
 
@@ -177,6 +181,7 @@ class LexiconMatcher:
         self._hash_index = {get_string_id(w): pairs for w, pairs in self._index.items()}
         self._anchor_hashes = frozenset(self._hash_index)
         self._hash_bits = {get_string_id(w): bits for w, bits in self._word_bits.items()}
+        self._info: dict[int, tuple[str, bool, int]] = {}
 
     def _mask(self, required: list[frozenset[str]]) -> int:
         """Bits of the required elements worth checking for in a whole doc.
@@ -209,17 +214,20 @@ class LexiconMatcher:
         # that no pattern can match never has its words looked up as strings.
         hashes = text.hashes
         n = len(hashes)
-        # (map and compress keep these per-token loops in C)
-        hits = list(compress(range(n), map(self._anchor_hashes.__contains__, hashes)))
+        # one lookup per token gives its word, whether it is an anchor and its bits (map,
+        # compress and itemgetter keep these per-token loops in C)
+        infos = self._infos(doc, hashes)
+        hits = list(compress(range(n), map(_IS_ANCHOR, infos)))
         if not hits:
             return {}
         # first the whole doc: which anchored patterns have all their required words anywhere
-        in_doc = reduce(or_, filter(None, map(self._hash_bits.get, hashes)), 0)
+        in_doc = reduce(or_, filter(None, map(_BITS_OF, infos)), 0)
         index = self._hash_index
         todo = [(code, i, reach) for i in hits for code, mask, reach in index[hashes[i]]
                 if in_doc & mask == mask]
         if not todo:
             return {}
+        text.set_lowers(list(map(_WORD_OF, infos)))
         # Patterns cannot cross the rule split's sentence ends (wildcards exclude . ! ? and
         # line breaks, words never are), so only a parser's sentences need to be respected.
         # Windows of one entry may overlap: each match lies in the window of the anchor it
@@ -241,6 +249,21 @@ class LexiconMatcher:
                 wanted.setdefault(code, []).append((max(seg_lo, i - reach + 1), i + 1,
                                                     min(seg_hi, i + reach)))
         return wanted
+
+    def _infos(self, doc: Doc, hashes: list[int]) -> list[tuple[str, bool, int]]:
+        """(normalised word, is an anchor, required-element bits) of each token, cached by
+        hash (emptied past _INFO_SIZE entries: bounded memory on long scans)."""
+        table = self._info
+        try:
+            return list(map(table.__getitem__, hashes))
+        except KeyError:
+            if len(table) > _INFO_SIZE:
+                table.clear()
+            anchors, bits = self._anchor_hashes, self._hash_bits
+            for h, word in zip(hashes, lower_texts(doc, hashes), strict=True):
+                if h not in table:
+                    table[h] = (word, h in anchors, bits.get(h, 0))
+            return list(map(table.__getitem__, hashes))
 
     def windows(self, doc: Doc, text: TokenText) -> dict[str, list[tuple[int, int, int]]]:
         """The token ranges worth searching in ``doc``, by entry code (empty: no candidates)."""

@@ -68,7 +68,7 @@ def _normalise(word: str) -> str:
     return word
 
 
-def _lower_texts(doc: Doc, hashes: list[int]) -> list[str]:
+def lower_texts(doc: Doc, hashes: list[int]) -> list[str]:
     """The normalised lower-cased text of every token from its LOWER hash, cached."""
     cache = _LOWER_CACHE
     try:
@@ -109,9 +109,15 @@ class TokenText:
         """The normalised lower-cased token texts."""
         if self._lowers is None:
             assert self._doc is not None
-            self._lowers = _lower_texts(self._doc, self.hashes)
+            self._lowers = lower_texts(self._doc, self.hashes)
             self._doc = None
         return self._lowers
+
+    def set_lowers(self, words: list[str]) -> None:
+        """Hand over the normalised words (from a caller's own cache keyed by `hashes`)."""
+        if self._lowers is None:
+            self._lowers = words
+            self._doc = None
 
     @property
     def string(self) -> str:
@@ -312,4 +318,5 @@ def longest(matches: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
     return out
 
 
-__all__ = ["SEP", "SPACE", "Match", "TokenMatcher", "TokenRegex", "TokenText", "longest"]
+__all__ = ["SEP", "SPACE", "Match", "TokenMatcher", "TokenRegex", "TokenText", "longest",
+           "lower_texts"]
