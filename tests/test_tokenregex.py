@@ -130,3 +130,16 @@ def test_first_words_and_unsupported_patterns() -> None:
         TokenRegex([{"LOWER": "a", "OP": "+"}])
     with pytest.raises(ValueError, match="required element"):
         TokenRegex([{"LOWER": "a", "OP": "?"}])
+
+
+def test_matcher_word_table_stays_bounded_and_gives_the_same_candidates(monkeypatch: Any) -> None:
+    import blamelex
+    from blamelex import matching
+
+    detector = blamelex.load(model=None)
+    texts = [e for entry in list(LEXICON)[:40] for e in (*entry.examples_flag, *entry.examples_ok)]
+    expected = [[f.to_dict() for f in detector.scan(t)] for t in texts]
+    monkeypatch.setattr(matching, "_INFO_SIZE", 20)  # emptied again and again while scanning
+    small = blamelex.load(model=None)
+    assert [[f.to_dict() for f in small.scan(t)] for t in texts] == expected
+    assert len(small.component.matcher._info) <= 20 + max(len(t.split()) * 3 for t in texts)
