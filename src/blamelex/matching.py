@@ -1,4 +1,4 @@
-"""Turn lexicon patterns into spaCy `Matcher` rules and yield candidate spans."""
+"""Find lexicon candidates in a `Doc`: compiled token patterns tried near their anchor words."""
 
 from __future__ import annotations
 
@@ -210,8 +210,8 @@ class LexiconMatcher:
         then only in the window around each anchor word that its longest match could span
         (inside the sentence when the doc has sentence annotations).
         """
-        # Words are compared by their spaCy string hashes (the LOWER attribute), so a doc
-        # that no pattern can match never has its words looked up as strings.
+        # Tokens are read by their spaCy string hashes (the LOWER attribute); a hash is
+        # looked up as a string once, when the matcher first meets it (`_infos`).
         hashes = text.hashes
         n = len(hashes)
         # one lookup per token gives its word, whether it is an anchor and its bits (map,
