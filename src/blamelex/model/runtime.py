@@ -149,9 +149,19 @@ class SpanModel:
             probs /= probs.sum(axis=-1, keepdims=True)
             for row, i in enumerate(idx):
                 enc = encodings[i]
-                keep = [k for k, sp in enumerate(enc.special_tokens_mask) if not sp]
-                offsets = np.array([enc.offsets[k] for k in keep], dtype=np.int64).reshape(-1, 2)
-                out[i] = TokenProbs(offsets, probs[row, keep])
+                # (each read of enc.offsets / special_tokens_mask converts the whole list)
+                special = enc.special_tokens_mask
+                offs = enc.offsets
+                n = len(special)
+                if n >= 2 and special[0] and special[-1] and not any(special[1 : n - 1]):
+                    # [CLS] words [SEP]: the usual case, sliced without a copy
+                    out[i] = TokenProbs(np.array(offs[1 : n - 1], dtype=np.int64).reshape(-1, 2),
+                                        probs[row, 1 : n - 1])
+                else:
+                    keep = [k for k, sp in enumerate(special) if not sp]
+                    out[i] = TokenProbs(
+                        np.array([offs[k] for k in keep], dtype=np.int64).reshape(-1, 2),
+                        probs[row, keep])
         return [o for o in out if o is not None]
 
     def span_probability(self, tp: TokenProbs, start: int, end: int) -> float:
