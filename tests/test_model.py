@@ -154,3 +154,13 @@ def test_majority_keeps_the_first_of_tied_categories() -> None:
 
     assert majority(["a", "b"]) == "a" and majority(["b", "a"]) == "b"
     assert majority(["a", "b", "b"]) == "b"
+
+
+def test_a_text_gets_the_same_findings_alone_as_among_others(detector_model) -> None:  # type: ignore[no-untyped-def]
+    # int8 activations are quantized per ONNX run: a text must not share a run with others
+    from blamelex.corpus import read_split
+
+    texts = [item["text"] for item in read_split("test")][:40]
+    together = [[f.to_dict() for f in fs] for fs in detector_model.scan_many(texts, batch_size=40)]
+    alone = [[f.to_dict() for f in detector_model.scan(t)] for t in texts]
+    assert together == alone and sum(map(len, alone)) > 20

@@ -110,15 +110,19 @@ class SpanModel:
         self.outside = self.labels.index("O")
 
     def predict(
-        self, texts: Sequence[str], batch_size: int = 32, max_tokens: int = MAX_BATCH_TOKENS
+        self, texts: Sequence[str], batch_size: int = 1, max_tokens: int = MAX_BATCH_TOKENS
     ) -> list[TokenProbs]:
         """Token probabilities for each text (texts longer than max_length are truncated).
 
-        Texts are sorted by length and run in batches of at most ``batch_size`` texts and
-        ``max_tokens`` padded tokens: ONNX Runtime keeps its largest activation buffers for
-        the session's life, so the token budget bounds memory (measured alone over 1,500 test
-        items: 250 MiB peak with batches of 32 texts, 165 MiB at 2,048 tokens, 141 MiB at 1,024;
-        short sentences run as fast at 1,024 as at 2,048).
+        By default each text is one ONNX run. The int8 model quantizes its activations
+        dynamically, with one scale per run, so a text run beside others can get different
+        probabilities than alone (measured: up to 0.80, 1 % of token labels changed; the fp32
+        model is unaffected): one text per run makes a text's findings independent of the rest
+        of the input, at about a third less throughput (docs/benchmarks.md). With a larger
+        ``batch_size``, texts are sorted by length and run in batches of at most ``batch_size``
+        texts and ``max_tokens`` padded tokens: ONNX Runtime keeps its largest activation
+        buffers for the session's life, so the token budget bounds memory (measured alone over
+        1,500 test items: 250 MiB peak with batches of 32 texts, 141 MiB at 1,024 tokens).
         """
         encodings = self.tokenizer.encode_batch(list(texts))
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
