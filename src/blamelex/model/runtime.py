@@ -179,6 +179,8 @@ class SpanModel:
         """Decode contiguous non-O tokens into (start, end, category, mean probability)."""
         found: list[tuple[int, int, str, float]] = []
         labels = tp.probs.argmax(axis=-1)
+        if not (labels != self.outside).any():  # most sentences: no span at all
+            return found
         current: list[int] = []
 
         def close() -> None:
