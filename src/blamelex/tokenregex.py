@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from itertools import accumulate, compress
 from typing import Any
 
@@ -226,14 +226,19 @@ class TokenRegex:
         self.first: frozenset[str] | None = None if first is None else frozenset(first)
         """Words a match can start with; None if a wildcard can start it."""
 
+_Keyed = tuple[str, re.Pattern[str]]
+"""A pattern's key and its compiled regex."""
+
+
 class TokenMatcher:
     """Keyed token patterns, tried at the tokens that can begin them."""
 
     def __init__(self) -> None:
-        self._by_first: dict[str, list[tuple[str, TokenRegex]]] = {}
-        self._anywhere: list[tuple[str, TokenRegex]] = []
-        # the same patterns again, per key, as bare regexes for `spans`
-        self._keyed: dict[str, tuple[dict[str, list[re.Pattern[str]]], list[re.Pattern[str]]]] = {}
+        # patterns by the words that can begin them; those a wildcard can begin, apart
+        self._by_first: dict[str, list[_Keyed]] = {}
+        self._anywhere: list[_Keyed] = []
+        # the same tables again, one per key, for `spans`
+        self._keyed: dict[str, tuple[dict[str, list[_Keyed]], list[_Keyed]]] = {}
         self._size = 0
 
     def add(self, key: str, patterns: Iterable[Sequence[dict[str, Any]]]) -> None:
@@ -243,12 +248,12 @@ class TokenMatcher:
             rx = TokenRegex(tokens)
             self._size += 1
             if rx.first is None:
-                self._anywhere.append((key, rx))
-                anywhere.append(rx.regex)
+                self._anywhere.append((key, rx.regex))
+                anywhere.append((key, rx.regex))
             else:
                 for word in rx.first:
-                    self._by_first.setdefault(word, []).append((key, rx))
-                    firsts.setdefault(word, []).append(rx.regex)
+                    self._by_first.setdefault(word, []).append((key, rx.regex))
+                    firsts.setdefault(word, []).append((key, rx.regex))
 
     def __len__(self) -> int:
         return self._size
@@ -257,23 +262,7 @@ class TokenMatcher:
         """Every (key, start, end) in tokens ``[start, end)``: one match, the longest, per
         pattern and start token."""
         end = len(text) if end is None else end
-        out: list[Match] = []
-        lowers = text.lowers
-        string = text.string
-        cum = text.cum
-        stop_at = cum[end] + end
-        firsts = self._by_first
-        anywhere = self._anywhere
-        # the tokens that can begin a match, picked out in C
-        starts = range(start, end) if anywhere else \
-            compress(range(start, end), map(firsts.__contains__, lowers[start:end]))
-        for i in starts:
-            at = cum[i] + i
-            for key, rx in (*firsts.get(lowers[i], ()), *anywhere):
-                m = rx.regex.match(string, at, stop_at)
-                if m is not None and m.end() > at:
-                    out.append((key, i, string.count(SEP, at, m.end()) + i))
-        return out
+        return _scan(text, ((start, end, end),), self._by_first, self._anywhere)
 
     def spans(
         self, text: TokenText, key: str, ranges: Iterable[tuple[int, int, int]]
@@ -282,26 +271,36 @@ class TokenMatcher:
         by ``hi``, for each ``(lo, top, hi)`` of ``ranges``: one match, the longest, per pattern
         and start token (as `__call__`, for one key)."""
         found = self._keyed.get(key)
-        out: set[Span_] = set()
         if found is None:
-            return out
-        firsts, anywhere = found
-        lowers = text.lowers
-        string = text.string
-        cum = text.cum
-        count = string.count
-        for lo, top, hi in ranges:
-            stop_at = cum[hi] + hi
-            # the tokens that can begin a match, picked out in C
-            starts = range(lo, top) if anywhere else \
-                compress(range(lo, top), map(firsts.__contains__, lowers[lo:top]))
-            for i in starts:
-                at = cum[i] + i
-                for rx in (*firsts.get(lowers[i], ()), *anywhere):
-                    m = rx.match(string, at, stop_at)
-                    if m is not None and m.end() > at:
-                        out.add((i, count(SEP, at, m.end()) + i))
-        return out
+            return set()
+        return {(s, e) for _, s, e in _scan(text, ranges, *found)}
+
+
+def _scan(
+    text: TokenText,
+    ranges: Iterable[tuple[int, int, int]],
+    firsts: Mapping[str, Sequence[_Keyed]],
+    anywhere: Sequence[_Keyed],
+) -> list[Match]:
+    """(key, start, end) of the longest match of each pattern from each start token; starts in
+    ``[lo, top)`` and ends by ``hi`` for each ``(lo, top, hi)``."""
+    out: list[Match] = []
+    lowers = text.lowers
+    string = text.string
+    cum = text.cum
+    count = string.count
+    for lo, top, hi in ranges:
+        stop_at = cum[hi] + hi
+        # the tokens that can begin a match, picked out in C
+        starts = range(lo, top) if anywhere else \
+            compress(range(lo, top), map(firsts.__contains__, lowers[lo:top]))
+        for i in starts:
+            at = cum[i] + i
+            for key, rx in (*firsts.get(lowers[i], ()), *anywhere):
+                m = rx.match(string, at, stop_at)
+                if m is not None and m.end() > at:
+                    out.append((key, i, count(SEP, at, m.end()) + i))
+    return out
 
 
 def longest(matches: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
