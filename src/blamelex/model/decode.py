@@ -47,6 +47,8 @@ def decode_spans(
     outside = list(labels).index("O")
     tags = probs.argmax(axis=-1)
     found: list[tuple[int, int, str, float]] = []
+    if not (tags != outside).any():  # most sentences: no span at all
+        return found
     if how == "span_mean":
         cprobs, cats = category_probs(probs, labels)
     current: list[int] = []

@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from blamelex.model.labels import majority
+from blamelex.model.decode import decode_spans
 
 
 class ModelError(RuntimeError):
@@ -153,19 +153,11 @@ class SpanModel:
             probs /= probs.sum(axis=-1, keepdims=True)
             for row, i in enumerate(idx):
                 enc = encodings[i]
-                # (each read of enc.offsets / special_tokens_mask converts the whole list)
-                special = enc.special_tokens_mask
+                # (each read of enc.offsets converts the whole list: read it once)
                 offs = enc.offsets
-                n = len(special)
-                if n >= 2 and special[0] and special[-1] and not any(special[1 : n - 1]):
-                    # [CLS] words [SEP]: the usual case, sliced without a copy
-                    out[i] = TokenProbs(np.array(offs[1 : n - 1], dtype=np.int64).reshape(-1, 2),
-                                        probs[row, 1 : n - 1])
-                else:
-                    keep = [k for k, sp in enumerate(special) if not sp]
-                    out[i] = TokenProbs(
-                        np.array([offs[k] for k in keep], dtype=np.int64).reshape(-1, 2),
-                        probs[row, keep])
+                keep = [k for k, sp in enumerate(enc.special_tokens_mask) if not sp]
+                offsets = np.array([offs[k] for k in keep], dtype=np.int64).reshape(-1, 2)
+                out[i] = TokenProbs(offsets, probs[row, keep])
         return [o for o in out if o is not None]
 
     def span_probability(self, tp: TokenProbs, start: int, end: int) -> float:
@@ -176,32 +168,6 @@ class SpanModel:
         return float(1.0 - tp.probs[inside, self.outside].mean())
 
     def spans(self, tp: TokenProbs, min_prob: float = 0.5) -> list[tuple[int, int, str, float]]:
-        """Decode contiguous non-O tokens into (start, end, category, mean probability)."""
-        found: list[tuple[int, int, str, float]] = []
-        labels = tp.probs.argmax(axis=-1)
-        if not (labels != self.outside).any():  # most sentences: no span at all
-            return found
-        current: list[int] = []
-
-        def close() -> None:
-            if not current:
-                return
-            cats = [self.labels[labels[k]][2:] for k in current]
-            category = majority(cats)
-            prob = float(1.0 - tp.probs[current, self.outside].mean())
-            if prob >= min_prob:
-                found.append((int(tp.offsets[current[0], 0]), int(tp.offsets[current[-1], 1]),
-                              category, prob))
-            current.clear()
-
-        for k, lab in enumerate(labels):
-            name = self.labels[lab]
-            if name == "O":
-                close()
-            elif name.startswith("B-") and current:
-                close()
-                current.append(k)
-            else:
-                current.append(k)
-        close()
-        return found
+        """Decode contiguous non-O tokens into (start, end, category, mean probability)
+        (`blamelex.model.decode`, argmax decoding)."""
+        return decode_spans(tp.probs, tp.offsets, self.labels, "argmax", min_prob)
