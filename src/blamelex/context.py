@@ -275,6 +275,8 @@ class ContextRules:
     def _age_cue(lowers: Sequence[str], i: int, s_start: int) -> int | None:
         """The age if token ``i`` ends an age expression ("34-year-old", "aged 34", "34yo")."""
         low = lowers[i]
+        if low not in _AGE_ENDS and not low[:1].isdecimal():  # most tokens: no age ends here
+            return None
         if low in _AGE_ENDS:
             j = i - 1
             while j >= s_start and lowers[j] in {"-", "year", "years", "yr", "yrs"}:
@@ -298,11 +300,9 @@ class ContextRules:
     def _cue_at(
         self, lowers: Sequence[str], i: int, s_start: int, cues: Mapping[int, tuple[str, str, int]]
     ) -> tuple[str, str] | None:
-        low = lowers[i]
-        if low in _AGE_ENDS or low[:1].isdecimal():  # else no age expression ends here
-            age = self._age_cue(lowers, i, s_start)
-            if age is not None:
-                return ("adult" if age >= self.adult_age else "child", "unknown")
+        age = self._age_cue(lowers, i, s_start)
+        if age is not None:
+            return ("adult" if age >= self.adult_age else "child", "unknown")
         if i in cues:
             kind, gender, _ = cues[i]
             # an age right before or after the noun decides: "16yo male", "his cousin, 21,"
