@@ -20,7 +20,7 @@ from spacy.language import Language
 from spacy.tokens import Doc, Span
 
 from blamelex.context import ContextRules
-from blamelex.findings import SEVERITIES, Finding, severity_rank
+from blamelex.findings import SEVERITIES, Finding, drops, severity_rank
 from blamelex.lexicon import Lexicon, load_lexicon
 from blamelex.matching import Candidate, LexiconMatcher
 from blamelex.rephrase import render_all
@@ -223,8 +223,7 @@ class BlamelexComponent:
         lowers = text.lowers if candidates else []
         for cand in candidates:
             score, trace = self._score(cand)
-            removed = score < self.threshold or (
-                self.model is None and any(m.effect == "drop" for m in cand.modifiers))
+            removed = score < self.threshold or (self.model is None and drops(cand.modifiers))
             if removed and not self.keep_suppressed:
                 continue  # nobody will see it: no finding is built
             finding = self._finding(cand, score, trace, lowers)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -36,6 +37,11 @@ class Modifier:
     """``drop`` (the candidate is removed) or ``factor`` (the score is multiplied)."""
     factor: float
     """Multiplier applied to the score (0.0 for ``drop``)."""
+
+
+def drops(modifiers: Iterable[Modifier]) -> bool:
+    """True if one of ``modifiers`` drops its candidate."""
+    return any(m.effect == "drop" for m in modifiers)
 
 
 @dataclass(frozen=True)
@@ -75,7 +81,7 @@ class Finding:
     @property
     def suppressed(self) -> bool:
         """True when a context rule dropped this candidate."""
-        return any(m.effect == "drop" for m in self.modifiers)
+        return drops(self.modifiers)
 
     def to_dict(self) -> dict[str, Any]:
         """Return a JSON-serialisable dict of every field (as `dataclasses.asdict` would).
