@@ -143,7 +143,6 @@ class LexiconMatcher:
         self._sense_reach = 0
         problems: list[str] = []
         spread = word_spread(lexicon)
-        self._spread = spread
         for entry in lexicon:
             for kind, pats, store in (("patterns", entry.patterns, self._patterns),
                                       ("not_when", entry.not_when, self._senses)):
@@ -165,7 +164,7 @@ class LexiconMatcher:
                 else:
                     for tokens in compiled:
                         required = _required(tokens)
-                        key = (entry.code, self._mask(required), _longest_match(tokens))
+                        key = (entry.code, self._mask(required, spread), _longest_match(tokens))
                         for word in _anchor(required, spread):
                             keys = self._index.setdefault(word, [])
                             if key not in keys:
@@ -183,7 +182,7 @@ class LexiconMatcher:
         self._hash_bits = {get_string_id(w): bits for w, bits in self._word_bits.items()}
         self._info: dict[int, tuple[str, bool, int]] = {}
 
-    def _mask(self, required: list[frozenset[str]]) -> int:
+    def _mask(self, required: list[frozenset[str]], spread: Mapping[str, int]) -> int:
         """Bits of the required elements worth checking for in a whole doc.
 
         An element with punctuation or a word of most notes among its words (",", "the", "at":
@@ -192,7 +191,7 @@ class LexiconMatcher:
         """
         mask = 0
         for words in required:
-            if any(_everywhere(w, self._spread, len(self.lexicon)) for w in words):
+            if any(_everywhere(w, spread, len(self.lexicon)) for w in words):
                 continue
             bit = self._bits.get(words)
             if bit is None:
