@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from blamelex.model import default_model_dir
@@ -164,3 +165,43 @@ def test_a_text_gets_the_same_findings_alone_as_among_others(detector_model) -> 
     together = [[f.to_dict() for f in fs] for fs in detector_model.scan_many(texts, batch_size=40)]
     alone = [[f.to_dict() for f in detector_model.scan(t)] for t in texts]
     assert together == alone and sum(map(len, alone)) > 20
+
+
+def test_the_model_gives_the_same_output_on_any_number_of_threads() -> None:
+    # runs are dealt to threads from a shared queue, longest first: each text's output must
+    # still come back in its own place, and equal to a one-thread run
+    from blamelex.corpus import read_split
+
+    texts = [item["text"] for item in read_split("test")][:60]
+    one = SpanModel(default_model_dir(), threads=1)
+    three = SpanModel(default_model_dir(), threads=3)
+    assert three.threads == 3
+    for batch_size in (1, 8):
+        expected = one.predict(texts, batch_size=batch_size)
+        got = three.predict(texts, batch_size=batch_size)
+        assert len(got) == len(texts)
+        for a, b in zip(expected, got, strict=True):
+            assert np.array_equal(a.offsets, b.offsets) and np.array_equal(a.probs, b.probs)
+    assert three.predict([]) == []
+
+
+def test_model_threads_must_be_one_or_more() -> None:
+    with pytest.raises(ValueError, match="threads must be 1 or more"):
+        SpanModel(default_model_dir(), threads=0)
+
+
+def test_an_error_in_a_model_thread_reaches_the_caller() -> None:
+    model = SpanModel(default_model_dir(), threads=2)
+    real = model.session
+
+    class Failing:
+        def run(self, names, feeds):  # type: ignore[no-untyped-def]
+            if feeds["input_ids"].shape[1] == 9:
+                raise RuntimeError("run failed")
+            return real.run(names, feeds)
+
+    model.session = Failing()  # type: ignore[assignment]
+    texts = ["one two three", "She chose to go missing again.", "a b c d e f g"] * 4
+    assert {len(e.ids) for e in model.tokenizer.encode_batch(texts)} >= {9}
+    with pytest.raises(RuntimeError, match="run failed"):
+        model.predict(texts)

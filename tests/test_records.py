@@ -360,6 +360,23 @@ def test_scan_stream_spawned_workers_rebuild_the_detector() -> None:
     assert [f.code for f in out[0][1]] == ["VB109"] and out[1][1] == []
 
 
+def test_worker_processes_share_the_cores_between_their_model_threads(
+    detector_model: blamelex.Detector,
+) -> None:
+    from blamelex.model.runtime import available_cores
+    from blamelex.parallel import _pipeline_config
+
+    cores = available_cores()
+    assert _pipeline_config(detector_model, 2)["model_threads"] == max(1, cores // 2)
+    assert _pipeline_config(detector_model, 4 * cores)["model_threads"] == 1
+    # lexicon-only: no model threads to share
+    assert _pipeline_config(blamelex.load(model=None), 2)["model_threads"] is None
+    # a setting given by the caller stands
+    own = blamelex.load(model="default", model_threads=3)
+    assert _pipeline_config(own, 2)["model_threads"] == 3
+    assert own.component.model.model.threads == 3
+
+
 # --- summary ---------------------------------------------------------------------------------
 
 @pytest.fixture()

@@ -355,6 +355,7 @@ class BlamelexComponent:
         "model": None,
         "screener": False,
         "context": True,
+        "model_threads": None,
     },
 )
 def make_blamelex(
@@ -369,6 +370,7 @@ def make_blamelex(
     model: str | None,
     screener: bool,
     context: bool,
+    model_threads: int | None,
 ) -> BlamelexComponent:
     """spaCy factory for the blamelex component."""
     return BlamelexComponent(
@@ -383,6 +385,7 @@ def make_blamelex(
         model=model,
         screener=screener,
         context=context,
+        model_threads=model_threads,
     )
 
 

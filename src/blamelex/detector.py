@@ -103,6 +103,7 @@ def build_nlp(
     model: str | Path | None = None,
     screener: bool = False,
     context: bool = True,
+    model_threads: int | None = None,
 ) -> Language:
     """A blank English pipeline with the blamelex component added."""
     nlp = spacy.blank("en")
@@ -122,6 +123,7 @@ def build_nlp(
             "model": str(model) if model is not None else None,
             "screener": screener,
             "context": context,
+            "model_threads": model_threads,
         },
     )
     return nlp
@@ -138,6 +140,7 @@ def load(
     model: str | Path | None = "default",
     screener: bool = False,
     context: bool = True,
+    model_threads: int | None = None,
 ) -> Detector:
     """Load a detector.
 
@@ -154,6 +157,9 @@ def load(
         screener: let the cheap sentence screener skip the transformer on clearly benign
             sentences (only with a model; off by default: see docs/benchmarks.md).
         context: apply the context rules (``False`` only for ablation studies).
+        model_threads: sentences the model runs at once, one core each (default: every core
+            this process may use; give 1 per task where a scheduler such as Spark already
+            runs one task per core).
     """
     return Detector(
         build_nlp(
@@ -166,5 +172,6 @@ def load(
             model=model,
             screener=screener,
             context=context,
+            model_threads=model_threads,
         )
     )

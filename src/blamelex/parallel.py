@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 from blamelex.component import _DATA_ATTR
 from blamelex.detector import Detector, build_nlp
 from blamelex.findings import Finding
+from blamelex.model.runtime import available_cores
 
 T = TypeVar("T")
 
@@ -65,10 +66,14 @@ def _default_start_method(detector: Detector) -> str:
     return "spawn"
 
 
-def _pipeline_config(detector: Detector) -> dict[str, Any]:
-    """The keyword arguments of `build_nlp` that rebuild ``detector`` in a fresh process."""
+def _pipeline_config(detector: Detector, n_process: int) -> dict[str, Any]:
+    """The keyword arguments of `build_nlp` that rebuild ``detector`` in each of ``n_process``
+    worker processes."""
     config = dict(detector.nlp.config["components"][detector.component.name])
     config.pop("factory", None)
+    if config.get("model") and not config.get("model_threads"):
+        # the workers share the cores (else each would run one model thread per core)
+        config["model_threads"] = max(1, available_cores() // n_process)
     return config
 
 
@@ -82,7 +87,7 @@ def _scan_in_pool(
 ) -> Iterator[tuple[T, list[Finding]]]:
     global _INHERITED
     ctx = multiprocessing.get_context(start_method)
-    config = _pipeline_config(detector)
+    config = _pipeline_config(detector, n_process)
     _INHERITED = detector if start_method == "fork" else None
     try:
         pool: Pool = ctx.Pool(n_process, initializer=_init_worker,

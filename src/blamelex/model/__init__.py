@@ -6,7 +6,7 @@ lexicon lacks. Inference uses ONNX Runtime and `tokenizers` only; training lives
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -87,11 +87,6 @@ class ModelScorer:
         self.name = str(meta.get("name", self.folder.name))
         self.stats = {"sentences": 0, "to_model": 0}
 
-    def _predict(self, texts: list[str], group: int = 256) -> Iterator[TokenProbs]:
-        """Model output per text, ``group`` texts at a time (bounded memory on long batches)."""
-        for g in range(0, len(texts), group):
-            yield from self.model.predict(texts[g : g + group])
-
     def annotate(self, batch: Sequence[tuple[Doc, list[Candidate], list[tuple[int, int]]]]) -> None:
         """Set ``model_prob`` on candidates and append model-only candidates (in place).
 
@@ -125,8 +120,8 @@ class ModelScorer:
         return jobs, texts
 
     def infer(self, texts: list[str]) -> list[TokenProbs]:
-        """The model's token probabilities for each text (ONNX Runtime; releases the GIL)."""
-        return list(self._predict(texts))
+        """The model's token probabilities for each text."""
+        return self.model.predict(texts)
 
     def apply(
         self,

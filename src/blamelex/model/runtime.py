@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
+import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -78,8 +81,22 @@ MAX_BATCH_TOKENS = 1024
 """Padded tokens per model batch (see `SpanModel.predict`)."""
 
 
+def available_cores() -> int:
+    """CPU cores this process may run on."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
 class SpanModel:
-    """The fine-tuned token classifier, run with ONNX Runtime."""
+    """The fine-tuned token classifier, run with ONNX Runtime.
+
+    ``threads``: how many ONNX runs go at once, each on one thread (default: the cores this
+    process may use). A short sentence gains little from several threads inside one run and
+    loses to their hand-offs; runs side by side keep every core busy (docs/benchmarks.md).
+    Results do not depend on it.
+    """
 
     def __init__(self, folder: str | Path, threads: int | None = None) -> None:
         self.folder = Path(folder)
@@ -100,9 +117,14 @@ class SpanModel:
         self.tokenizer = Tokenizer.from_file(str(self.folder / "tokenizer.json"))
         self.tokenizer.no_padding()
         self.tokenizer.enable_truncation(self.max_length)
+        if threads is not None and threads < 1:
+            raise ValueError(f"threads must be 1 or more, got {threads}")
+        self.threads = threads or available_cores()
+        self._pool: ThreadPoolExecutor | None = None
         options = ort.SessionOptions()
-        if threads:
-            options.intra_op_num_threads = threads
+        # one thread per run; `predict` runs several at once (a session's run is thread-safe)
+        options.intra_op_num_threads = 1
+        options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         self.session = ort.InferenceSession(str(self.folder / "model.onnx"), options,
                                             providers=["CPUExecutionProvider"])
@@ -118,15 +140,14 @@ class SpanModel:
         dynamically, with one scale per run, so a text run beside others can get different
         probabilities than alone (measured: up to 0.80, 1 % of token labels changed; the fp32
         model is unaffected): one text per run makes a text's findings independent of the rest
-        of the input, at about a third less throughput (docs/benchmarks.md). With a larger
-        ``batch_size``, texts are sorted by length and run in batches of at most ``batch_size``
-        texts and ``max_tokens`` padded tokens: ONNX Runtime keeps its largest activation
-        buffers for the session's life, so the token budget bounds memory (measured alone over
-        1,500 test items: 250 MiB peak with batches of 32 texts, 141 MiB at 1,024 tokens).
+        of the input (docs/benchmarks.md). With a larger ``batch_size``, texts are sorted by
+        length and run in batches of at most ``batch_size`` texts and ``max_tokens`` padded
+        tokens: ONNX Runtime keeps its largest activation buffers for the session's life, so
+        the token budget bounds memory (measured alone over 1,500 test items: 250 MiB peak
+        with batches of 32 texts, 141 MiB at 1,024 tokens).
         """
         encodings = self.tokenizer.encode_batch(list(texts))
         order = sorted(range(len(texts)), key=lambda i: len(encodings[i].ids))
-        out: list[TokenProbs | None] = [None] * len(texts)
         batches: list[list[int]] = []
         for i in order:
             # sorted by length, so this text is the widest of its batch so far
@@ -136,29 +157,40 @@ class SpanModel:
                 batches[-1].append(i)
             else:
                 batches.append([i])
-        for idx in batches:
-            width = max(len(encodings[i].ids) for i in idx)
-            ids = np.zeros((len(idx), width), dtype=np.int64)
-            mask = np.zeros((len(idx), width), dtype=np.int64)
-            for row, i in enumerate(idx):
-                n = len(encodings[i].ids)
-                ids[row, :n] = encodings[i].ids
-                mask[row, :n] = 1
-            feeds = {"input_ids": ids, "attention_mask": mask}
-            if "token_type_ids" in self.input_names:
-                feeds["token_type_ids"] = np.zeros_like(ids)
-            logits = self.session.run(None, feeds)[0]
-            logits = logits - logits.max(axis=-1, keepdims=True)
-            probs = np.exp(logits)
-            probs /= probs.sum(axis=-1, keepdims=True)
-            for row, i in enumerate(idx):
-                enc = encodings[i]
-                # (each read of enc.offsets converts the whole list: read it once)
-                offs = enc.offsets
-                keep = [k for k, sp in enumerate(enc.special_tokens_mask) if not sp]
-                offsets = np.array([offs[k] for k in keep], dtype=np.int64).reshape(-1, 2)
-                out[i] = TokenProbs(offsets, probs[row, keep])
-        return [o for o in out if o is not None]
+        batches.reverse()  # longest first: the last runs taken are short, so threads end together
+        return _Runs(self, encodings, batches).result()
+
+    def _run(self, encodings: list[Any], idx: list[int]) -> list[TokenProbs]:
+        """One ONNX run over the encodings ``idx`` (padded to the longest)."""
+        width = max(len(encodings[i].ids) for i in idx)
+        ids = np.zeros((len(idx), width), dtype=np.int64)
+        mask = np.zeros((len(idx), width), dtype=np.int64)
+        for row, i in enumerate(idx):
+            n = len(encodings[i].ids)
+            ids[row, :n] = encodings[i].ids
+            mask[row, :n] = 1
+        feeds = {"input_ids": ids, "attention_mask": mask}
+        if "token_type_ids" in self.input_names:
+            feeds["token_type_ids"] = np.zeros_like(ids)
+        logits = self.session.run(None, feeds)[0]
+        logits = logits - logits.max(axis=-1, keepdims=True)
+        probs = np.exp(logits)
+        probs /= probs.sum(axis=-1, keepdims=True)
+        result = []
+        for row, i in enumerate(idx):
+            enc = encodings[i]
+            # (each read of enc.offsets converts the whole list: read it once)
+            offs = enc.offsets
+            keep = [k for k, sp in enumerate(enc.special_tokens_mask) if not sp]
+            offsets = np.array([offs[k] for k in keep], dtype=np.int64).reshape(-1, 2)
+            result.append(TokenProbs(offsets, probs[row, keep]))
+        return result
+
+    def _executor(self) -> ThreadPoolExecutor:
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.threads - 1, thread_name_prefix="blamelex-onnx")
+        return self._pool
+
 
     def span_probability(self, tp: TokenProbs, start: int, end: int) -> float:
         """Mean probability, over the tokens inside [start, end), of being part of any span."""
@@ -171,3 +203,36 @@ class SpanModel:
         """Decode contiguous non-O tokens into (start, end, category, mean probability)
         (`blamelex.model.decode`, argmax decoding)."""
         return decode_spans(tp.probs, tp.offsets, self.labels, "argmax", min_prob)
+
+
+class _Runs:
+    """The ONNX runs of one `SpanModel.predict` call, taken in turn from a shared queue by the
+    model's worker threads and by the caller (so at most ``threads`` threads compute)."""
+
+    def __init__(self, model: SpanModel, encodings: list[Any], batches: list[list[int]]) -> None:
+        self._model = model
+        self._encodings = encodings
+        self._batches = batches
+        self._out: list[TokenProbs | None] = [None] * len(encodings)
+        self._taken = 0
+        self._lock = threading.Lock()
+        helpers = min(model.threads - 1, len(batches) - 1)
+        self._futures = [model._executor().submit(self._work) for _ in range(helpers)]
+
+    def _work(self) -> None:
+        while True:
+            with self._lock:
+                j = self._taken
+                self._taken += 1
+            if j >= len(self._batches):
+                return
+            idx = self._batches[j]
+            for i, tp in zip(idx, self._model._run(self._encodings, idx), strict=True):
+                self._out[i] = tp
+
+    def result(self) -> list[TokenProbs]:
+        """The token probabilities of each text, in input order (takes runs too, then waits)."""
+        self._work()
+        for f in self._futures:
+            f.result()
+        return [o for o in self._out if o is not None]
