@@ -120,7 +120,9 @@ class SpanModel:
         if threads is not None and threads < 1:
             raise ValueError(f"threads must be 1 or more, got {threads}")
         self.threads = threads or available_cores()
-        self._pool: ThreadPoolExecutor | None = None
+        # (its threads start on first use)
+        self._pool = ThreadPoolExecutor(self.threads - 1, thread_name_prefix="blamelex-onnx") \
+            if self.threads > 1 else None
         options = ort.SessionOptions()
         # one thread per run; `predict` runs several at once (a session's run is thread-safe)
         options.intra_op_num_threads = 1
@@ -186,11 +188,6 @@ class SpanModel:
             result.append(TokenProbs(offsets, probs[row, keep]))
         return result
 
-    def _executor(self) -> ThreadPoolExecutor:
-        if self._pool is None:
-            self._pool = ThreadPoolExecutor(self.threads - 1, thread_name_prefix="blamelex-onnx")
-        return self._pool
-
 
     def span_probability(self, tp: TokenProbs, start: int, end: int) -> float:
         """Mean probability, over the tokens inside [start, end), of being part of any span."""
@@ -216,8 +213,9 @@ class _Runs:
         self._out: list[TokenProbs | None] = [None] * len(encodings)
         self._taken = 0
         self._lock = threading.Lock()
-        helpers = min(model.threads - 1, len(batches) - 1)
-        self._futures = [model._executor().submit(self._work) for _ in range(helpers)]
+        pool = model._pool  # None when threads == 1
+        helpers = range(min(model.threads - 1, len(batches) - 1))
+        self._futures = [pool.submit(self._work) for _ in helpers] if pool is not None else []
 
     def _work(self) -> None:
         while True:
