@@ -153,6 +153,77 @@ def test_api_scans_a_text_longer_than_spacy_max_length() -> None:
     assert [text[f.start:f.end] for f in found] == ["putting herself at risk"]
 
 
+def test_a_record_longer_than_a_large_file_is_scanned_in_chunks_and_the_rest_too(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # a record's cell (or stdin) once reached the pipeline whole: past the pipeline's
+    # max_length (20 M characters; lowered here to keep the test small) the whole scan
+    # stopped with a traceback. It now goes in chunks, as a large file does.
+    monkeypatch.setattr("blamelex.detector.MAX_TEXT_CHARS", 100_000)
+    filler = "Welfare check completed at the address, all well.\n" * 12_000  # ~610 k chars
+    assert len(filler) > sources.STREAM_BYTES
+    path = tmp_path / "export.csv"
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["case_id", "note"])
+        writer.writerow(["C-1", filler + NOTE])
+        writer.writerow(["C-2", NOTE])
+    code, out, err = run(["scan", str(path), "--no-model", "--text-column", "note",
+                          "--id-column", "case_id", "-f", "jsonl"], capsys)
+    assert code == 1, err
+    recs = [json.loads(line) for line in out.splitlines()]
+    assert [(r["case_id"], r["line"], r["start"]) for r in recs] == [
+        ("C-1", 12_001, len(filler) + 7), ("C-2", 1, 7)]
+    assert "2 scanned, 0 skipped, 0 failed, 2 finding(s)" in err
+
+
+def test_stdin_longer_than_a_large_file_is_scanned_in_chunks(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr("blamelex.detector.MAX_TEXT_CHARS", 100_000)
+    text = "Welfare check completed at the address, all well.\r\n" * 12_000 + NOTE
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(text.encode("utf-8"))))
+    code, out, err = run(["scan", "-", "--no-model", "-f", "jsonl"], capsys)
+    assert code == 1, err
+    rec = json.loads(out)
+    assert (rec["line"], rec["start"]) == (12_001, len(text) - len(NOTE) + 7)
+
+
+def test_split_document_keeps_offsets_lines_and_warnings() -> None:
+    doc = sources.Document("x", text="ab\r\ncd ef\ngh", warnings=["w"], record_id="7")
+    parts = list(sources.split_document(doc, limit=5, chunk_chars=4))
+    assert "".join(p.text for p in parts) == doc.text
+    # cut after a line break, else after a space; line numbers count from the whole text
+    assert [(p.text, p.offset, p.line_offset, p.last_chunk) for p in parts] == [
+        ("ab\r\n", 0, 0, False), ("cd ", 4, 1, False), ("ef\n", 7, 1, False),
+        ("gh", 10, 2, True)]
+    assert [p.warnings for p in parts] == [["w"], [], [], []]
+    assert {p.record_id for p in parts} == {"7"}
+    assert list(sources.split_document(doc, limit=100)) == [doc]
+    # a CRLF cut in two is one line break
+    crlf = sources.Document("y", text="abcd\r\nefgh\nij")
+    parts = list(sources.split_document(crlf, limit=5, chunk_chars=5))
+    assert [(p.text, p.line_offset) for p in parts] == [
+        ("abcd\r", 0), ("\n", 0), ("efgh\n", 1), ("ij", 2)]
+
+
+def test_api_scans_a_text_longer_than_the_text_limit_in_pieces(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    import blamelex
+    from blamelex import detector as detector_module
+
+    text = ("Welfare check completed at the address, all well.\n" * 30 + NOTE) * 6
+    whole = [f.to_dict() for f in blamelex.load(model=None).scan(text)]
+    # the limit lowered (the pipeline is built with it as its max_length) to keep this small
+    monkeypatch.setattr(detector_module, "MAX_TEXT_CHARS", 1_000)
+    monkeypatch.setattr(detector_module, "LONG_TEXT_PIECE", 700)
+    detector = blamelex.load(model=None)
+    assert len(text) > 5 * detector_module.MAX_TEXT_CHARS
+    assert [f.to_dict() for f in detector.scan(text)] == whole and len(whole) == 6
+    results = list(detector.scan_many(["short: " + NOTE, text, NOTE]))
+    assert [len(r) for r in results] == [1, 6, 1]
+    assert [f.to_dict() for f in results[1]] == whole
+
+
 @pytest.mark.parametrize("cell", ["=HYPERLINK(\"x\")", "+1", "-2", "@SUM(A1)", "\tx", "\rx"])
 def test_csv_injection_neutralised(cell: str) -> None:
     assert safe_cell(cell).startswith("'")

@@ -11,12 +11,14 @@ import spacy
 from spacy.language import Language
 
 from blamelex.component import BlamelexComponent
-from blamelex.findings import Finding
+from blamelex.findings import Finding, shift
 from blamelex.rephrase import Edit, apply_suggestions
-from blamelex.textutil import clean_text
+from blamelex.textutil import clean_text, pieces
 
 MAX_TEXT_CHARS = 20_000_000
-"""Longest text one `Detector.scan` call takes (files on disk are streamed in chunks instead)."""
+"""The longest text scanned as one doc; `Detector.scan_many` cuts longer ones into pieces."""
+LONG_TEXT_PIECE = 1_000_000
+"""Characters per piece of a text longer than `MAX_TEXT_CHARS`."""
 
 
 def _restore(text: str, cleaned: str, findings: list[Finding]) -> list[Finding]:
@@ -44,17 +46,36 @@ class Detector:
         """Return the findings in ``text``, in order of position."""
         if not isinstance(text, str):
             raise TypeError(f"scan() needs a str, got {type(text).__name__}")
+        if len(text) > MAX_TEXT_CHARS:
+            return next(self.scan_many([text]))
         cleaned = clean_text(text)
         return _restore(text, cleaned, list(self.nlp(cleaned)._.blamelex))
 
     def scan_many(
         self, texts: Iterable[str], batch_size: int = 64, n_process: int = 1
     ) -> Iterator[list[Finding]]:
-        """Stream the findings of each text, in input order (uses ``nlp.pipe``)."""
-        pairs = ((clean_text(t), t) for t in texts)
-        for doc, original in self.nlp.pipe(pairs, as_tuples=True, batch_size=batch_size,
-                                           n_process=n_process):
-            yield _restore(original, doc.text, list(doc._.blamelex))
+        """Stream the findings of each text, in input order (uses ``nlp.pipe``).
+
+        A text longer than `MAX_TEXT_CHARS` is scanned in pieces of `LONG_TEXT_PIECE`
+        characters cut at line breaks (or spaces), its findings given offsets into the whole
+        text.
+        """
+        def parts() -> Iterator[tuple[str, tuple[str, int, bool]]]:
+            for text in texts:
+                if len(text) <= MAX_TEXT_CHARS:
+                    yield clean_text(text), (text, 0, True)
+                    continue
+                cut = pieces(text, LONG_TEXT_PIECE)
+                for k, (start, part) in enumerate(cut):
+                    yield clean_text(part), (part, start, k == len(cut) - 1)
+
+        found: list[Finding] = []
+        for doc, (original, start, last) in self.nlp.pipe(
+                parts(), as_tuples=True, batch_size=batch_size, n_process=n_process):
+            found += shift(_restore(original, doc.text, list(doc._.blamelex)), start)
+            if last:
+                yield found
+                found = []
 
     def rewrite(self, text: str) -> tuple[str, list[Edit]]:
         """Return ``text`` with each finding replaced by its first suggestion, and the edits."""

@@ -12,8 +12,10 @@ import codecs
 import fnmatch
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+
+from blamelex.textutil import cut_point, pieces
 
 DEFAULT_INCLUDE = ("*.txt", "*.md", "*.text", "*.note", "*.notes")
 STREAM_BYTES = 512 * 1024
@@ -108,12 +110,7 @@ def iter_chunks(path: Path, chunk_chars: int = CHUNK_CHARS) -> Iterator[Document
                     eof = True
                 else:
                     pending += decoder.decode(block)
-            if eof:
-                cut = len(pending)
-            else:
-                cut = pending.rfind("\n", 0, chunk_chars) + 1
-                if cut <= 0:
-                    cut = pending.rfind(" ", 0, chunk_chars) + 1 or chunk_chars
+            cut = len(pending) if eof else cut_point(pending, 0, chunk_chars, final=False)
             text, pending = pending[:cut], pending[cut:]
             doc = Document(name, text=text, offset=offset, line_offset=lines,
                            last_chunk=eof and not pending)
@@ -128,6 +125,27 @@ def iter_chunks(path: Path, chunk_chars: int = CHUNK_CHARS) -> Iterator[Document
                 lines -= 1  # a CRLF cut in two is one line break
             if eof and not pending:
                 break
+
+
+def split_document(doc: Document, limit: int = STREAM_BYTES,
+                   chunk_chars: int = CHUNK_CHARS) -> Iterator[Document]:
+    """``doc`` itself, or, when its text is longer than ``limit`` characters (a record's cell,
+    stdin), its text in chunks cut as `iter_chunks` cuts a large file, with the offsets and
+    line numbers of the whole text."""
+    if len(doc.text) <= limit:
+        yield doc
+        return
+    text = doc.text
+    lines = doc.line_offset
+    parts = pieces(text, chunk_chars)
+    for k, (start, part) in enumerate(parts):
+        last = k == len(parts) - 1
+        yield replace(doc, text=part, offset=doc.offset + start, line_offset=lines,
+                      last_chunk=doc.last_chunk and last,
+                      warnings=list(doc.warnings) if k == 0 else [])
+        lines += _count_breaks(part)
+        if part.endswith("\r") and text.startswith("\n", start + len(part)):
+            lines -= 1  # a CRLF cut in two is one line break
 
 
 def read_document(path: Path) -> Document:

@@ -1,4 +1,5 @@
-"""Text clean-up that keeps character offsets: every change replaces one code point with one."""
+"""Text helpers that keep character offsets: clean-up that replaces one code point with one, and
+the rule for cutting a long text into pieces."""
 
 from __future__ import annotations
 
@@ -10,3 +11,29 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 def clean_text(text: str) -> str:
     """Replace lone surrogates (which spaCy cannot encode) with U+FFFD; same length as ``text``."""
     return text if text.isascii() else _SURROGATE.sub("\ufffd", text)
+
+
+def cut_point(text: str, start: int, size: int, final: bool = True) -> int:
+    """Where the piece of ``text`` that begins at ``start`` ends: after the last line break
+    within ``size`` characters, else after the last space, else at ``size`` characters. When
+    the rest fits, the end of ``text`` (if ``final``: more text may follow otherwise)."""
+    if final and len(text) - start <= size:
+        return len(text)
+    limit = start + size
+    cut = text.rfind("\n", start, limit) + 1
+    if cut <= start:
+        cut = text.rfind(" ", start, limit) + 1
+    return cut if cut > start else limit
+
+
+def pieces(text: str, size: int) -> list[tuple[int, str]]:
+    """``text`` cut into pieces of at most ``size`` characters (`cut_point`), with the offset
+    where each begins."""
+    out = []
+    start = 0
+    while True:
+        end = cut_point(text, start, size)
+        out.append((start, text[start:end]))
+        if end >= len(text):
+            return out
+        start = end
