@@ -65,9 +65,9 @@ class Detector:
                 if len(text) <= MAX_TEXT_CHARS:
                     yield clean_text(text), (text, 0, True)
                     continue
-                cut = pieces(text, LONG_TEXT_PIECE)
-                for k, (start, part) in enumerate(cut):
-                    yield clean_text(part), (part, start, k == len(cut) - 1)
+                for start, end in pieces(text, LONG_TEXT_PIECE):
+                    part = text[start:end]
+                    yield clean_text(part), (part, start, end == len(text))
 
         found: list[Finding] = []
         for doc, (original, start, last) in self.nlp.pipe(

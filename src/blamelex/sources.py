@@ -137,14 +137,13 @@ def split_document(doc: Document, limit: int = STREAM_BYTES,
         return
     text = doc.text
     lines = doc.line_offset
-    parts = pieces(text, chunk_chars)
-    for k, (start, part) in enumerate(parts):
-        last = k == len(parts) - 1
+    for start, end in pieces(text, chunk_chars):
+        part = text[start:end]
         yield replace(doc, text=part, offset=doc.offset + start, line_offset=lines,
-                      last_chunk=doc.last_chunk and last,
-                      warnings=list(doc.warnings) if k == 0 else [])
+                      last_chunk=doc.last_chunk and end == len(text),
+                      warnings=list(doc.warnings) if start == 0 else [])
         lines += _count_breaks(part)
-        if part.endswith("\r") and text.startswith("\n", start + len(part)):
+        if part.endswith("\r") and text.startswith("\n", end):
             lines -= 1  # a CRLF cut in two is one line break
 
 

@@ -4,6 +4,7 @@ the rule for cutting a long text into pieces."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 _SURROGATE = re.compile("[\ud800-\udfff]")
 
@@ -26,14 +27,13 @@ def cut_point(text: str, start: int, size: int, final: bool = True) -> int:
     return cut if cut > start else limit
 
 
-def pieces(text: str, size: int) -> list[tuple[int, str]]:
-    """``text`` cut into pieces of at most ``size`` characters (`cut_point`), with the offset
-    where each begins."""
-    out = []
+def pieces(text: str, size: int) -> Iterator[tuple[int, int]]:
+    """(start, end) of each piece of ``text`` cut at most ``size`` characters long
+    (`cut_point`), in order; the last ends at ``len(text)``."""
     start = 0
     while True:
         end = cut_point(text, start, size)
-        out.append((start, text[start:end]))
+        yield start, end
         if end >= len(text):
-            return out
+            return
         start = end
