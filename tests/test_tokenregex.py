@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from importlib import resources
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -143,3 +144,26 @@ def test_matcher_word_table_stays_bounded_and_gives_the_same_candidates(monkeypa
     small = blamelex.load(model=None)
     assert [[f.to_dict() for f in small.scan(t)] for t in texts] == expected
     assert len(small.component.matcher._info) <= 20 + max(len(t.split()) * 3 for t in texts)
+
+
+def test_windows_of_one_entry_are_merged_where_their_starts_overlap() -> None:
+    from blamelex.matching import _merged
+
+    assert _merged([(5, 9, 12), (0, 3, 6), (2, 4, 10), (9, 10, 11)]) == [
+        (0, 4, 10), (5, 10, 12)]
+    assert _merged([(0, 2, 4), (3, 4, 6)]) == [(0, 2, 4), (3, 4, 6)]
+
+
+def test_merged_windows_find_the_same_candidates_as_separate_ones(monkeypatch: Any) -> None:
+    import blamelex
+    from blamelex import matching
+
+    texts = [e for entry in LEXICON for e in (*entry.examples_flag, *entry.examples_ok)]
+    texts += [p.read_text(encoding="utf-8") for p in sorted(
+        (Path(__file__).resolve().parents[1] / "examples" / "notes").glob("*.txt"))]
+    merged = [[f.to_dict() for f in fs]
+              for fs in blamelex.load(model=None, keep_suppressed=True).scan_many(texts)]
+    monkeypatch.setattr(matching, "_merged", lambda ranges: ranges)
+    separate = [[f.to_dict() for f in fs]
+                for fs in blamelex.load(model=None, keep_suppressed=True).scan_many(texts)]
+    assert merged == separate and sum(map(len, merged)) > 300

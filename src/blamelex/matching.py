@@ -110,6 +110,22 @@ _INFO_SIZE = 50_000
 _WORD_OF, _IS_ANCHOR, _BITS_OF = itemgetter(0), itemgetter(1), itemgetter(2)
 
 
+def _merged(ranges: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
+    """Windows of one entry with overlapping start ranges made one: each is searched with all
+    the entry's patterns, so two windows of one anchor (patterns of different lengths) or of
+    nearby anchors would search the same start tokens twice. Every match lies in the window of
+    its own pattern's anchor, so the union finds the same matches."""
+    ranges.sort()
+    out = [ranges[0]]
+    for lo, top, hi in ranges[1:]:
+        last_lo, last_top, last_hi = out[-1]
+        if lo <= last_top:
+            out[-1] = (last_lo, max(top, last_top), max(hi, last_hi))
+        else:
+            out.append((lo, top, hi))
+    return out
+
+
 def _segment_of(segments: list[tuple[int, int]], i: int) -> tuple[int, int]:
     return segments[bisect_right([s for s, _ in segments], i) - 1]
 
@@ -247,6 +263,9 @@ class LexiconMatcher:
                 seg_lo, seg_hi = segments[bisect_right(starts, i) - 1]
                 wanted.setdefault(code, []).append((max(seg_lo, i - reach + 1), i + 1,
                                                     min(seg_hi, i + reach)))
+        for code, ranges in wanted.items():
+            if len(ranges) > 1:
+                wanted[code] = _merged(ranges)
         return wanted
 
     def _infos(self, doc: Doc, hashes: list[int]) -> list[tuple[str, bool, int]]:
