@@ -21,9 +21,10 @@ LONG_TEXT_PIECE = 1_000_000
 """Characters per piece of a text longer than `MAX_TEXT_CHARS`."""
 
 
-def _restore(text: str, cleaned: str, findings: list[Finding]) -> list[Finding]:
-    """Findings of ``cleaned`` with their text taken from the original ``text``."""
-    if cleaned is text or cleaned == text:
+def _restore(text: str | None, findings: list[Finding]) -> list[Finding]:
+    """Findings of a cleaned text with their text taken from the original ``text`` (``None``:
+    cleaning left the text as it was)."""
+    if text is None:
         return findings
     return [replace(f, text=text[f.start:f.end]) for f in findings]
 
@@ -49,7 +50,8 @@ class Detector:
         if len(text) > MAX_TEXT_CHARS:
             return next(self.scan_many([text]))
         cleaned = clean_text(text)
-        return _restore(text, cleaned, list(self.nlp(cleaned)._.blamelex))
+        return _restore(None if cleaned is text else text,
+                        list(self.nlp(cleaned)._.blamelex))
 
     def scan_many(
         self, texts: Iterable[str], batch_size: int = 64, n_process: int = 1
@@ -60,19 +62,23 @@ class Detector:
         characters cut at line breaks (or spaces), its findings given offsets into the whole
         text.
         """
-        def parts() -> Iterator[tuple[str, tuple[str, int, bool]]]:
+        def parts() -> Iterator[tuple[str, tuple[str | None, int, bool]]]:
+            # (clean_text returns the text itself when it has nothing to replace)
             for text in texts:
                 if len(text) <= MAX_TEXT_CHARS:
-                    yield clean_text(text), (text, 0, True)
+                    cleaned = clean_text(text)
+                    yield cleaned, (None if cleaned is text else text, 0, True)
                     continue
                 for start, end in pieces(text, LONG_TEXT_PIECE):
                     part = text[start:end]
-                    yield clean_text(part), (part, start, end == len(text))
+                    cleaned = clean_text(part)
+                    yield cleaned, (None if cleaned is part else part, start,
+                                    end == len(text))
 
         found: list[Finding] = []
         for doc, (original, start, last) in self.nlp.pipe(
                 parts(), as_tuples=True, batch_size=batch_size, n_process=n_process):
-            found += shift(_restore(original, doc.text, list(doc._.blamelex)), start)
+            found += shift(_restore(original, list(doc._.blamelex)), start)
             if last:
                 yield found
                 found = []

@@ -10,7 +10,8 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def clean_text(text: str) -> str:
-    """Replace lone surrogates (which spaCy cannot encode) with U+FFFD; same length as ``text``."""
+    """Replace lone surrogates (which spaCy cannot encode) with U+FFFD; same length as ``text``.
+    A text with none comes back as the same object."""
     return text if text.isascii() else _SURROGATE.sub("\ufffd", text)
 
 

@@ -44,10 +44,13 @@ def decode_spans(
     """Spans of one text from its token probabilities ``probs`` and character ``offsets``."""
     if how not in DECODINGS:
         raise ValueError(f"unknown decoding {how!r}; use one of {DECODINGS}")
-    outside = list(labels).index("O")
-    tags = probs.argmax(axis=-1)
+    outside = labels.index("O")
     found: list[tuple[int, int, str, float]] = []
-    if not (tags != outside).any():  # most sentences: no span at all
+    if not len(probs) or probs[:, outside].min() > 0.5:
+        # most sentences: O is every token's argmax (over half of each token's mass), no span
+        return found
+    tags = probs.argmax(axis=-1)
+    if not (tags != outside).any():
         return found
     if how == "span_mean":
         cprobs, cats = category_probs(probs, labels)
