@@ -224,6 +224,25 @@ def test_api_scans_a_text_longer_than_the_text_limit_in_pieces(
     assert [f.to_dict() for f in results[1]] == whole
 
 
+@pytest.mark.parametrize("n_process", [1, 2])
+def test_scan_stream_scans_a_text_longer_than_the_text_limit_in_pieces(
+        monkeypatch: pytest.MonkeyPatch, n_process: int) -> None:
+    import blamelex
+    from blamelex import detector as detector_module
+    from blamelex.parallel import scan_stream
+
+    text = ("Welfare check completed at the address, all well.\n" * 30 + NOTE) * 6
+    whole = [f.to_dict() for f in blamelex.load(model=None).scan(text)]
+    monkeypatch.setattr(detector_module, "MAX_TEXT_CHARS", 1_000)
+    monkeypatch.setattr(detector_module, "LONG_TEXT_PIECE", 700)
+    detector = blamelex.load(model=None)  # its pipeline takes 1,000 characters at most
+    items = [("short: " + NOTE, "a"), (text, "b"), (NOTE, "c")]
+    out = list(scan_stream(detector, items, n_process, chunk_size=2))
+    assert [c for c, _ in out] == ["a", "b", "c"]
+    assert [f.to_dict() for f in out[1][1]] == whole and len(whole) == 6
+    assert [len(fs) for _, fs in out] == [1, 6, 1]
+
+
 @pytest.mark.parametrize("cell", ["=HYPERLINK(\"x\")", "+1", "-2", "@SUM(A1)", "\tx", "\rx"])
 def test_csv_injection_neutralised(cell: str) -> None:
     assert safe_cell(cell).startswith("'")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import spacy
 from spacy.language import Language
@@ -19,6 +19,36 @@ MAX_TEXT_CHARS = 20_000_000
 """The longest text scanned as one doc; `Detector.scan_many` cuts longer ones into pieces."""
 LONG_TEXT_PIECE = 1_000_000
 """Characters per piece of a text longer than `MAX_TEXT_CHARS`."""
+
+T = TypeVar("T")
+
+
+Piece = tuple[T, int, bool]
+"""A text's context, where the piece begins in the text, and whether it is the last piece."""
+
+
+def split_long(items: Iterable[tuple[str, T]]) -> Iterator[tuple[str, Piece[T]]]:
+    """Each (text, context) as (text, (context, 0, True)); a text longer than `MAX_TEXT_CHARS`
+    as its pieces of at most `LONG_TEXT_PIECE` characters, cut at line breaks (or spaces)."""
+    for text, context in items:
+        if len(text) <= MAX_TEXT_CHARS:
+            yield text, (context, 0, True)
+            continue
+        for start, end in pieces(text, LONG_TEXT_PIECE):
+            yield text[start:end], (context, start, end == len(text))
+
+
+def join_long(
+    results: Iterable[tuple[Piece[T], list[Finding]]],
+) -> Iterator[tuple[T, list[Finding]]]:
+    """(context, findings) of each text from the findings of its pieces (`split_long`), with
+    offsets into the whole text."""
+    found: list[Finding] = []
+    for (context, start, last), piece_found in results:
+        found += shift(piece_found, start)
+        if last:
+            yield context, found
+            found = []
 
 
 def _restore(text: str | None, findings: list[Finding]) -> list[Finding]:
@@ -62,26 +92,17 @@ class Detector:
         characters cut at line breaks (or spaces), its findings given offsets into the whole
         text.
         """
-        def parts() -> Iterator[tuple[str, tuple[str | None, int, bool]]]:
+        def cleaned() -> Iterator[tuple[str, tuple[str | None, Piece[None]]]]:
             # (clean_text returns the text itself when it has nothing to replace)
-            for text in texts:
-                if len(text) <= MAX_TEXT_CHARS:
-                    cleaned = clean_text(text)
-                    yield cleaned, (None if cleaned is text else text, 0, True)
-                    continue
-                for start, end in pieces(text, LONG_TEXT_PIECE):
-                    part = text[start:end]
-                    cleaned = clean_text(part)
-                    yield cleaned, (None if cleaned is part else part, start,
-                                    end == len(text))
+            for part, piece in split_long((text, None) for text in texts):
+                clean = clean_text(part)
+                yield clean, (None if clean is part else part, piece)
 
-        found: list[Finding] = []
-        for doc, (original, start, last) in self.nlp.pipe(
-                parts(), as_tuples=True, batch_size=batch_size, n_process=n_process):
-            found += shift(_restore(original, list(doc._.blamelex)), start)
-            if last:
-                yield found
-                found = []
+        docs = self.nlp.pipe(cleaned(), as_tuples=True, batch_size=batch_size,
+                             n_process=n_process)
+        for _, found in join_long((piece, _restore(original, list(doc._.blamelex)))
+                                  for doc, (original, piece) in docs):
+            yield found
 
     def rewrite(self, text: str) -> tuple[str, list[Edit]]:
         """Return ``text`` with each finding replaced by its first suggestion, and the edits."""

@@ -20,7 +20,7 @@ from multiprocessing.pool import AsyncResult, Pool
 from typing import Any, TypeVar
 
 from blamelex.component import _DATA_ATTR
-from blamelex.detector import Detector, build_nlp
+from blamelex.detector import Detector, build_nlp, join_long, split_long
 from blamelex.findings import Finding
 from blamelex.model.runtime import available_cores
 
@@ -52,12 +52,13 @@ def scan_stream(
     """
     if n_process < 1:
         raise ValueError(f"n_process must be 1 or more, got {n_process}")
+    # a text longer than the pipeline takes at once goes in pieces (detector.split_long)
     if n_process == 1:
-        for doc, context in detector.nlp.pipe(items, as_tuples=True, batch_size=batch_size):
-            yield context, list(doc._.blamelex)
+        docs = detector.nlp.pipe(split_long(items), as_tuples=True, batch_size=batch_size)
+        yield from join_long((piece, list(doc._.blamelex)) for doc, piece in docs)
         return
-    yield from _scan_in_pool(detector, iter(items), n_process, batch_size, chunk_size,
-                             start_method or _default_start_method(detector))
+    yield from join_long(_scan_in_pool(detector, split_long(items), n_process, batch_size,
+                                       chunk_size, start_method or _default_start_method(detector)))
 
 
 def _default_start_method(detector: Detector) -> str:
