@@ -205,3 +205,21 @@ def test_an_error_in_a_model_thread_reaches_the_caller() -> None:
     assert {len(e.ids) for e in model.tokenizer.encode_batch(texts)} >= {9}
     with pytest.raises(RuntimeError, match="run failed"):
         model.predict(texts)
+
+
+def test_forked_processes_run_the_model_after_the_parent_has_used_it() -> None:
+    # spaCy's n_process forks: the model's worker threads of the parent do not exist in the
+    # child, and work handed to them there would wait for ever (it did once)
+    code = (
+        "import blamelex\n"
+        "d = blamelex.load(model='default')\n"
+        "texts = ['She was putting herself at risk.', 'Nothing of note. She chose to go "
+        "missing.'] * 4\n"
+        "print([len(f) for f in d.scan_many(texts)])\n"
+        "print([len(f) for f in d.scan_many(texts, n_process=2, batch_size=2)])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=240)
+    assert out.returncode == 0, out.stderr[-800:]
+    parent, children = out.stdout.split("\n")[:2]
+    assert parent == children == str([1] * 8)

@@ -120,9 +120,8 @@ class SpanModel:
         if threads is not None and threads < 1:
             raise ValueError(f"threads must be 1 or more, got {threads}")
         self.threads = threads or available_cores()
-        # (its threads start on first use)
-        self._pool = ThreadPoolExecutor(self.threads - 1, thread_name_prefix="blamelex-onnx") \
-            if self.threads > 1 else None
+        self._pool: ThreadPoolExecutor | None = None
+        self._pool_pid = 0
         options = ort.SessionOptions()
         # one thread per run; `predict` runs several at once (a session's run is thread-safe)
         options.intra_op_num_threads = 1
@@ -189,6 +188,15 @@ class SpanModel:
         return result
 
 
+    def _executor(self) -> ThreadPoolExecutor:
+        """The model's worker threads (``threads - 1``; the caller is the last). A process
+        forked from this one (spaCy's ``n_process``) gets its own: the parent's threads do not
+        exist there, and work handed to them would never run."""
+        if self._pool is None or self._pool_pid != os.getpid():
+            self._pool = ThreadPoolExecutor(self.threads - 1, thread_name_prefix="blamelex-onnx")
+            self._pool_pid = os.getpid()
+        return self._pool
+
     def span_probability(self, tp: TokenProbs, start: int, end: int) -> float:
         """Mean probability, over the tokens inside [start, end), of being part of any span."""
         inside = (tp.offsets[:, 0] < end) & (tp.offsets[:, 1] > start)
@@ -213,8 +221,8 @@ class _Runs:
         self._out: list[TokenProbs | None] = [None] * len(encodings)
         self._taken = 0
         self._lock = threading.Lock()
-        pool = model._pool  # None when threads == 1
         helpers = range(min(model.threads - 1, len(batches) - 1))
+        pool = model._executor() if helpers else None
         self._futures = [pool.submit(self._work) for _ in helpers] if pool is not None else []
 
     def _work(self) -> None:
