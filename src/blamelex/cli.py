@@ -150,7 +150,9 @@ def build_parser() -> argparse.ArgumentParser:
                            "context either side, never the whole note (json, jsonl, csv, html)")
     scan.add_argument("--jobs", "-j", type=_jobs, default=1, metavar="N",
                       help="scan on N processes of this machine (default 1); output order "
-                           "stays the input order")
+                           "stays the input order. With the model, one process already uses "
+                           "every core (one sentence per core at once); N processes share "
+                           "them")
     rec = scan.add_argument_group("record exports (.csv, .jsonl, .parquet)")
     rec.add_argument("--text-column", metavar="COL",
                      help="column holding the text to scan; makes .csv/.jsonl/.parquet PATHs "
