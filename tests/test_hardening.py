@@ -153,15 +153,15 @@ def test_api_scans_a_text_longer_than_spacy_max_length() -> None:
     assert [text[f.start:f.end] for f in found] == ["putting herself at risk"]
 
 
-def test_a_record_longer_than_a_large_file_is_scanned_in_chunks_and_the_rest_too(
+def test_a_record_longer_than_the_text_limit_is_scanned_in_pieces_and_the_rest_too(
         tmp_path: Path, capsys: pytest.CaptureFixture[str],
         monkeypatch: pytest.MonkeyPatch) -> None:
     # a record's cell (or stdin) once reached the pipeline whole: past the pipeline's
     # max_length (20 M characters; lowered here to keep the test small) the whole scan
-    # stopped with a traceback. It now goes in chunks, as a large file does.
+    # stopped with a traceback. It now goes in pieces (parallel.scan_stream).
     monkeypatch.setattr("blamelex.detector.MAX_TEXT_CHARS", 100_000)
+    monkeypatch.setattr("blamelex.detector.LONG_TEXT_PIECE", 30_000)
     filler = "Welfare check completed at the address, all well.\n" * 12_000  # ~610 k chars
-    assert len(filler) > sources.STREAM_BYTES
     path = tmp_path / "export.csv"
     with path.open("w", newline="", encoding="utf-8") as fh:
         writer = csv.writer(fh)
@@ -177,33 +177,16 @@ def test_a_record_longer_than_a_large_file_is_scanned_in_chunks_and_the_rest_too
     assert "2 scanned, 0 skipped, 0 failed, 2 finding(s)" in err
 
 
-def test_stdin_longer_than_a_large_file_is_scanned_in_chunks(
+def test_stdin_longer_than_the_text_limit_is_scanned_in_pieces(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setattr("blamelex.detector.MAX_TEXT_CHARS", 100_000)
+    monkeypatch.setattr("blamelex.detector.LONG_TEXT_PIECE", 30_000)
     text = "Welfare check completed at the address, all well.\r\n" * 12_000 + NOTE
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(text.encode("utf-8"))))
     code, out, err = run(["scan", "-", "--no-model", "-f", "jsonl"], capsys)
     assert code == 1, err
     rec = json.loads(out)
     assert (rec["line"], rec["start"]) == (12_001, len(text) - len(NOTE) + 7)
-
-
-def test_split_document_keeps_offsets_lines_and_warnings() -> None:
-    doc = sources.Document("x", text="ab\r\ncd ef\ngh", warnings=["w"], record_id="7")
-    parts = list(sources.split_document(doc, limit=5, chunk_chars=4))
-    assert "".join(p.text for p in parts) == doc.text
-    # cut after a line break, else after a space; line numbers count from the whole text
-    assert [(p.text, p.offset, p.line_offset, p.last_chunk) for p in parts] == [
-        ("ab\r\n", 0, 0, False), ("cd ", 4, 1, False), ("ef\n", 7, 1, False),
-        ("gh", 10, 2, True)]
-    assert [p.warnings for p in parts] == [["w"], [], [], []]
-    assert {p.record_id for p in parts} == {"7"}
-    assert list(sources.split_document(doc, limit=100)) == [doc]
-    # a CRLF cut in two is one line break
-    crlf = sources.Document("y", text="abcd\r\nefgh\nij")
-    parts = list(sources.split_document(crlf, limit=5, chunk_chars=5))
-    assert [(p.text, p.line_offset) for p in parts] == [
-        ("abcd\r", 0), ("\n", 0), ("efgh\n", 1), ("ij", 2)]
 
 
 def test_api_scans_a_text_longer_than_the_text_limit_in_pieces(

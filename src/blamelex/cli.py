@@ -344,14 +344,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     from blamelex.formats import ScanResult, get_formatter
     from blamelex.parallel import scan_stream
     from blamelex.records import RecordColumns, check_columns, is_record_export, iter_records
-    from blamelex.sources import (
-        DEFAULT_INCLUDE,
-        Document,
-        decode,
-        iter_documents,
-        iter_paths,
-        split_document,
-    )
+    from blamelex.sources import DEFAULT_INCLUDE, Document, decode, iter_documents, iter_paths
 
     if not args.paths:
         _err("nothing to scan: give files or folders, or - to read stdin "
@@ -407,10 +400,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
                                   version=__version__, redact=args.redact)
         formatter.begin()
         docs = cast(Iterator[tuple[Document, dict[str, Any]]],
-                    _progress(show_progress, (
-                        # a long record or stdin goes in chunks, as a large file does
-                        (piece, extra) for doc, extra in documents()
-                        for piece in split_document(doc))))
+                    _progress(show_progress, documents()))
         # Unreadable documents travel with the rest (as empty text) so output keeps input order.
         pairs = ((d.text if d.ok else "", (d, extra)) for d, extra in docs)
         for (doc, extra), findings in scan_stream(detector, pairs, args.jobs):

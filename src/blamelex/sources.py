@@ -12,10 +12,10 @@ import codecs
 import fnmatch
 import os
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from blamelex.textutil import cut_point, pieces
+from blamelex.textutil import cut_point
 
 DEFAULT_INCLUDE = ("*.txt", "*.md", "*.text", "*.note", "*.notes")
 STREAM_BYTES = 512 * 1024
@@ -125,26 +125,6 @@ def iter_chunks(path: Path, chunk_chars: int = CHUNK_CHARS) -> Iterator[Document
                 lines -= 1  # a CRLF cut in two is one line break
             if eof and not pending:
                 break
-
-
-def split_document(doc: Document, limit: int = STREAM_BYTES,
-                   chunk_chars: int = CHUNK_CHARS) -> Iterator[Document]:
-    """``doc`` itself, or, when its text is longer than ``limit`` characters (a record's cell,
-    stdin), its text in chunks cut as `iter_chunks` cuts a large file, with the offsets and
-    line numbers of the whole text."""
-    if len(doc.text) <= limit:
-        yield doc
-        return
-    text = doc.text
-    lines = doc.line_offset
-    for start, end in pieces(text, chunk_chars):
-        part = text[start:end]
-        yield replace(doc, text=part, offset=doc.offset + start, line_offset=lines,
-                      last_chunk=doc.last_chunk and end == len(text),
-                      warnings=list(doc.warnings) if start == 0 else [])
-        lines += _count_breaks(part)
-        if part.endswith("\r") and text.startswith("\n", end):
-            lines -= 1  # a CRLF cut in two is one line break
 
 
 def read_document(path: Path) -> Document:
