@@ -77,11 +77,7 @@ class Detector:
         """Return the findings in ``text``, in order of position."""
         if not isinstance(text, str):
             raise TypeError(f"scan() needs a str, got {type(text).__name__}")
-        if len(text) > MAX_TEXT_CHARS:
-            return next(self.scan_many([text]))
-        cleaned = clean_text(text)
-        return _restore(None if cleaned is text else text,
-                        list(self.nlp(cleaned)._.blamelex))
+        return next(self.scan_many([text]))
 
     def scan_many(
         self, texts: Iterable[str], batch_size: int = 64, n_process: int = 1
