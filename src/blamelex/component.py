@@ -163,9 +163,8 @@ class BlamelexComponent:
             return
         # with the model, a batch also ends at BATCH_TOKENS tokens: a few long docs (chunks of
         # a large file) then make a batch as a few dozen short records do, and memory stays
-        # bounded either way. (Running the model on a worker thread, overlapping the next
-        # batch's matching, was measured and gained nothing on 2 cores: ONNX Runtime already
-        # uses both.)
+        # bounded either way. (Overlapping the model's runs with the next batch's matching was
+        # measured and gained nothing on 2 cores: the runs already use every core.)
         for batch in self._batches(stream, batch_size):
             self._process(batch)
             yield from batch

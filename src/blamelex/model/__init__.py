@@ -91,7 +91,8 @@ class ModelScorer:
         """Set ``model_prob`` on candidates and append model-only candidates (in place).
 
         ``batch`` holds (doc, candidates, sentence token bounds) for each doc. (`prepare`,
-        `infer` and `apply` are its three steps, for callers that run `infer` elsewhere.)
+        `infer` and `apply` are its three steps; the component runs `prepare` with its other
+        per-chunk preparation and the other two when it finishes the chunk.)
         """
         jobs, texts = self.prepare(batch)
         self.apply(batch, jobs, self.infer(texts))

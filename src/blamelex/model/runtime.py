@@ -187,7 +187,6 @@ class SpanModel:
             result.append(TokenProbs(offsets, probs[row, keep]))
         return result
 
-
     def _executor(self) -> ThreadPoolExecutor:
         """The model's worker threads (``threads - 1``; the caller is the last). A process
         forked from this one (spaCy's ``n_process``) gets its own: the parent's threads do not
