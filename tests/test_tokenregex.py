@@ -167,3 +167,44 @@ def test_merged_windows_find_the_same_candidates_as_separate_ones(monkeypatch: A
     separate = [[f.to_dict() for f in fs]
                 for fs in blamelex.load(model=None, keep_suppressed=True).scan_many(texts)]
     assert merged == separate and sum(map(len, merged)) > 300
+
+
+def test_around_the_anchor_gives_the_match_extent_and_the_neighbour_words() -> None:
+    from blamelex.matching import _around
+
+    tokens = compile_pattern("not <class> *{0,2} as a|an? proper|real? missing|misper", {})
+    around = _around("VB0", 0, tokens, len(tokens) - 1)  # anchored on the last element
+    assert (around.before_min, around.before_max, around.after_max) == (3, 7, 0)
+    assert around.prev == frozenset({"as", "a", "an", "proper", "real"})
+    assert around.next is None  # a match ends at its anchor: any token may follow
+    first = _around("VB0", 0, tokens, 0)
+    assert first.prev is None and first.next == frozenset(
+        {"class", "classes", "classed", "classing"})
+    assert (first.before_min, first.before_max, first.after_max) == (0, 0, 7)
+    # a wildcard next to the anchor leaves that side open
+    loose = compile_pattern("not *? really missing", {})
+    assert _around("VB0", 0, loose, 0).next is None
+    assert _around("VB0", 0, loose, 3).prev == frozenset({"really"})
+
+
+def test_neighbour_words_prune_windows_and_keep_every_candidate(monkeypatch: Any) -> None:
+    import blamelex
+    from blamelex import matching
+
+    texts = [e for entry in LEXICON for e in (*entry.examples_flag, *entry.examples_ok)]
+    texts += [p.read_text(encoding="utf-8") for p in sorted(
+        (Path(__file__).resolve().parents[1] / "examples" / "notes").glob("*.txt"))]
+
+    def scan() -> tuple[list[list[dict[str, Any]]], int]:
+        detector = blamelex.load(model=None, keep_suppressed=True)
+        nlp, matcher = detector.nlp, detector.component.matcher
+        docs = [nlp.make_doc(t) for t in texts[-12:]]  # the example notes
+        windows = sum(len(r) for doc in docs
+                      for r in matcher.windows(doc, TokenText.of(doc)).values())
+        return [[f.to_dict() for f in fs] for fs in detector.scan_many(texts)], windows
+
+    pruned, few = scan()
+    monkeypatch.setattr(matching, "_neighbour", lambda tokens: None)  # any word next to anchors
+    unpruned, many = scan()
+    assert pruned == unpruned and sum(map(len, pruned)) > 300
+    assert few < many

@@ -79,31 +79,89 @@ def word_spread(lexicon: Lexicon) -> Counter[str]:
     return spread
 
 
-def _required(tokens: list[dict[str, object]]) -> list[frozenset[str]]:
-    """Word sets of a pattern's required (non-optional, non-wildcard) elements."""
+def _words_of(tok: dict[str, object]) -> frozenset[str] | None:
+    """The words one token element accepts (None: a wildcard, any word)."""
+    value = tok.get("LOWER", tok.get("ORTH"))
+    if isinstance(value, str):
+        return frozenset([value.lower()])
+    if isinstance(value, dict) and "IN" in value:
+        return frozenset(str(w).lower() for w in value["IN"])
+    return None
+
+
+def _counts(tok: dict[str, object]) -> tuple[int, int]:
+    """The fewest and most tokens one element matches."""
+    op = str(tok.get("OP", ""))
+    if op == "?":
+        return 0, 1
+    if op.startswith("{"):
+        low, high = op[1:-1].split(",")
+        return int(low), int(high)
+    return 1, 1
+
+
+def _required(tokens: list[dict[str, object]]) -> list[tuple[int, frozenset[str]]]:
+    """Position and word set of a pattern's required (non-optional, non-wildcard) elements."""
     out = []
-    for tok in tokens:
+    for k, tok in enumerate(tokens):
         low = tok.get("LOWER")
         if low is None or "OP" in tok:
             continue
-        out.append(frozenset(low["IN"]) if isinstance(low, dict) else frozenset([str(low)]))
+        out.append((k, frozenset(low["IN"]) if isinstance(low, dict) else frozenset([str(low)])))
     return out
 
 
-def _anchor(required: list[frozenset[str]], spread: Mapping[str, int]) -> frozenset[str]:
+def _anchor(
+    required: list[tuple[int, frozenset[str]]], spread: Mapping[str, int]
+) -> tuple[int, frozenset[str]]:
     """The required element expected to occur least: fewest (and rarest) words."""
-    def cost(words: frozenset[str]) -> tuple[int, int]:
+    def cost(element: tuple[int, frozenset[str]]) -> tuple[int, int]:
+        words = element[1]
         return (sum(1 + spread.get(w, 0) + _STOP_COST * _common(w) for w in words), len(words))
     return min(required, key=cost)
 
 
+def _neighbour(tokens: list[dict[str, object]]) -> frozenset[str] | None:
+    """The words the token next to an element must be, given the elements that follow it in
+    order (None: any token, or the match may end there)."""
+    words: set[str] = set()
+    for tok in tokens:
+        low, high = _counts(tok)
+        if high == 0:
+            continue
+        accepted = _words_of(tok)
+        if accepted is None:
+            return None
+        words |= accepted
+        if low > 0:
+            return frozenset(words)
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class _Around:
+    """Where a pattern's matches lie around a token of its anchor element, and which words
+    the tokens right before and after that token must be (None: any)."""
+
+    code: str
+    mask: int
+    before_min: int
+    before_max: int
+    after_max: int
+    prev: frozenset[str] | None
+    next: frozenset[str] | None
+
+
+def _around(code: str, mask: int, tokens: list[dict[str, object]], k: int) -> _Around:
+    before = [_counts(t) for t in tokens[:k]]
+    return _Around(code, mask, sum(lo for lo, _ in before), sum(hi for _, hi in before),
+                   sum(_counts(t)[1] for t in tokens[k + 1:]),
+                   _neighbour(tokens[:k][::-1]), _neighbour(tokens[k + 1:]))
+
+
 def _longest_match(tokens: list[dict[str, object]]) -> int:
     """The most tokens a compiled pattern can match."""
-    total = 0
-    for tok in tokens:
-        op = str(tok.get("OP", ""))
-        total += int(op[1:-1].split(",")[1]) if op.startswith("{") else 1
-    return total
+    return sum(_counts(tok)[1] for tok in tokens)
 
 
 _INFO_SIZE = 50_000
@@ -154,8 +212,8 @@ class LexiconMatcher:
         # set every bit of the pattern's mask; patterns are indexed by their anchor words
         self._bits: dict[frozenset[str], int] = {}
         self._word_bits: dict[str, int] = {}
-        # anchor word -> (entry code, pattern mask, pattern's longest match in tokens)
-        self._index: dict[str, list[tuple[str, int, int]]] = {}
+        # anchor word -> where each pattern anchored on it can match around it (`_Around`)
+        self._index: dict[str, list[_Around]] = {}
         self._sense_reach = 0
         problems: list[str] = []
         spread = word_spread(lexicon)
@@ -180,8 +238,10 @@ class LexiconMatcher:
                 else:
                     for tokens in compiled:
                         required = _required(tokens)
-                        key = (entry.code, self._mask(required, spread), _longest_match(tokens))
-                        for word in _anchor(required, spread):
+                        k, words = _anchor(required, spread)
+                        key = _around(entry.code, self._mask([w for _, w in required], spread),
+                                      tokens, k)
+                        for word in words:
                             keys = self._index.setdefault(word, [])
                             if key not in keys:
                                 keys.append(key)
@@ -221,9 +281,11 @@ class LexiconMatcher:
         """Token ranges worth searching, by entry code: (first start, last start + 1, end).
 
         Every match of a pattern holds a word of its anchor. A pattern is tried only if every
-        one of its required elements has a word somewhere in the doc (checked as bits), and
-        then only in the window around each anchor word that its longest match could span
-        (inside the sentence when the doc has sentence annotations).
+        one of its required elements has a word somewhere in the doc (checked as bits), then
+        only at anchor words whose neighbours are words the pattern allows next to its anchor
+        ("missing" after "really" for "not really missing"), and only in the window around
+        that anchor word that its matches could span (inside the sentence when the doc has
+        sentence annotations).
         """
         # Tokens are read by their spaCy string hashes (the LOWER attribute); a hash is
         # looked up as a string once, when the matcher first meets it (`_infos`).
@@ -238,31 +300,36 @@ class LexiconMatcher:
         # first the whole doc: which anchored patterns have all their required words anywhere
         in_doc = reduce(or_, filter(None, map(_BITS_OF, infos)), 0)
         index = self._hash_index
-        todo = [(code, i, reach) for i in hits for code, mask, reach in index[hashes[i]]
-                if in_doc & mask == mask]
+        todo = [(i, around) for i in hits for around in index[hashes[i]]
+                if in_doc & around.mask == around.mask]
         if not todo:
             return {}
-        text.set_lowers(list(map(_WORD_OF, infos)))
+        words = list(map(_WORD_OF, infos))
+        text.set_lowers(words)
         # Patterns cannot cross the rule split's sentence ends (wildcards exclude . ! ? and
         # line breaks, words never are), so only a parser's sentences need to be respected.
         # Windows of one entry may overlap: each match lies in the window of the anchor it
         # holds, and is found there (`TokenMatcher.spans` returns a set).
-        # A match holding the anchor at i starts in [i - reach + 1, i]; one starting after i
-        # holds a later occurrence of its anchor and is found in that one's window.
+        # A match holding the anchor at i starts in [i - before_max, i - before_min] and ends
+        # by i + 1 + after_max; the tokens next to i must be words its pattern allows there.
         segments = parser_bounds(doc, text)
+        starts = [seg[0] for seg in segments] if segments is not None else []
         wanted: dict[str, list[tuple[int, int, int]]] = {}
-        if segments is None:
-            for code, i, reach in todo:
-                lo = i - reach + 1
-                hi = i + reach
-                wanted.setdefault(code, []).append((lo if lo > 0 else 0, i + 1,
-                                                    hi if hi < n else n))
-        else:
-            starts = [seg[0] for seg in segments]
-            for code, i, reach in todo:
+        last = n - 1
+        for i, around in todo:
+            prev, nxt = around.prev, around.next
+            if (prev is not None and (i == 0 or words[i - 1] not in prev)) or \
+                    (nxt is not None and (i == last or words[i + 1] not in nxt)):
+                continue
+            lo, top, hi = i - around.before_max, i - around.before_min + 1, \
+                i + 1 + around.after_max
+            if segments is None:
+                lo, hi = max(lo, 0), min(hi, n)
+            else:
                 seg_lo, seg_hi = segments[bisect_right(starts, i) - 1]
-                wanted.setdefault(code, []).append((max(seg_lo, i - reach + 1), i + 1,
-                                                    min(seg_hi, i + reach)))
+                lo, hi = max(lo, seg_lo), min(hi, seg_hi)
+            if lo < top:
+                wanted.setdefault(around.code, []).append((lo, top, hi))
         for code, ranges in wanted.items():
             if len(ranges) > 1:
                 wanted[code] = _merged(ranges)
