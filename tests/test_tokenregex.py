@@ -133,17 +133,17 @@ def test_first_words_and_unsupported_patterns() -> None:
         TokenRegex([{"LOWER": "a", "OP": "?"}])
 
 
-def test_matcher_word_table_stays_bounded_and_gives_the_same_candidates(monkeypatch: Any) -> None:
+def test_word_cache_stays_bounded_and_gives_the_same_candidates(monkeypatch: Any) -> None:
     import blamelex
-    from blamelex import matching
+    from blamelex import tokenregex
 
     detector = blamelex.load(model=None)
     texts = [e for entry in list(LEXICON)[:40] for e in (*entry.examples_flag, *entry.examples_ok)]
     expected = [[f.to_dict() for f in detector.scan(t)] for t in texts]
-    monkeypatch.setattr(matching, "_INFO_SIZE", 20)  # emptied again and again while scanning
-    small = blamelex.load(model=None)
-    assert [[f.to_dict() for f in small.scan(t)] for t in texts] == expected
-    assert len(small.component.matcher._info) <= 20 + max(len(t.split()) * 3 for t in texts)
+    monkeypatch.setattr(tokenregex, "_CACHE_SIZE", 20)  # emptied again and again while scanning
+    tokenregex._LOWER_CACHE.clear()
+    assert [[f.to_dict() for f in detector.scan(t)] for t in texts] == expected
+    assert len(tokenregex._LOWER_CACHE) <= 20 + max(len(t.split()) * 3 for t in texts)
 
 
 def test_windows_of_one_entry_are_merged_where_their_starts_overlap() -> None:

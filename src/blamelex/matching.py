@@ -7,9 +7,7 @@ from bisect import bisect_right
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from functools import reduce
 from itertools import compress
-from operator import itemgetter, or_
 
 from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.strings import get_string_id
@@ -20,7 +18,7 @@ from blamelex.findings import Modifier, severity_rank
 from blamelex.lexicon import Entry, Lexicon, LexiconError
 from blamelex.lexicon.patterns import PatternError, compile_pattern
 from blamelex.sentences import parser_bounds
-from blamelex.tokenregex import TokenMatcher, TokenText, longest, lower_texts
+from blamelex.tokenregex import TokenMatcher, TokenText, longest
 
 
 def _dedupe(cands: list[Candidate]) -> list[Candidate]:
@@ -150,13 +148,20 @@ class _Around:
     after_max: int
     prev: frozenset[str] | None
     next: frozenset[str] | None
+    prev_ids: frozenset[int] | None
+    """`prev` as spaCy string hashes (a doc's tokens are read by their hashes)."""
+    next_ids: frozenset[int] | None
+
+
+def _ids(words: frozenset[str] | None) -> frozenset[int] | None:
+    return None if words is None else frozenset(map(get_string_id, words))
 
 
 def _around(code: str, mask: int, tokens: list[dict[str, object]], k: int) -> _Around:
     before = [_counts(t) for t in tokens[:k]]
+    prev, nxt = _neighbour(tokens[:k][::-1]), _neighbour(tokens[k + 1:])
     return _Around(code, mask, sum(lo for lo, _ in before), sum(hi for _, hi in before),
-                   sum(_counts(t)[1] for t in tokens[k + 1:]),
-                   _neighbour(tokens[:k][::-1]), _neighbour(tokens[k + 1:]))
+                   sum(_counts(t)[1] for t in tokens[k + 1:]), prev, nxt, _ids(prev), _ids(nxt))
 
 
 def _longest_match(tokens: list[dict[str, object]]) -> int:
@@ -164,8 +169,6 @@ def _longest_match(tokens: list[dict[str, object]]) -> int:
     return sum(_counts(tok)[1] for tok in tokens)
 
 
-_INFO_SIZE = 50_000
-_WORD_OF, _IS_ANCHOR, _BITS_OF = itemgetter(0), itemgetter(1), itemgetter(2)
 
 
 def _merged(ranges: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
@@ -253,10 +256,13 @@ class LexiconMatcher:
         # overlap order after length: most severe first, then by code
         self._rank = {entry.code: (-severity_rank(entry.severity), entry.code)
                       for entry in lexicon}
-        self._hash_index = {get_string_id(w): pairs for w, pairs in self._index.items()}
-        self._anchor_hashes = frozenset(self._hash_index)
-        self._hash_bits = {get_string_id(w): bits for w, bits in self._word_bits.items()}
-        self._info: dict[int, tuple[str, bool, int]] = {}
+        # by spaCy string hash, the words that matter before any pattern is tried: anchors
+        # (with the patterns anchored on them) and words of required elements (with their bits)
+        self._hash_info: dict[int, tuple[list[_Around], int]] = {}
+        for word in {*self._index, *self._word_bits}:
+            self._hash_info[get_string_id(word)] = (self._index.get(word, []),
+                                                    self._word_bits.get(word, 0))
+        self._marked = frozenset(self._hash_info)
 
     def _mask(self, required: list[frozenset[str]], spread: Mapping[str, int]) -> int:
         """Bits of the required elements worth checking for in a whole doc.
@@ -287,25 +293,25 @@ class LexiconMatcher:
         that anchor word that its matches could span (inside the sentence when the doc has
         sentence annotations).
         """
-        # Tokens are read by their spaCy string hashes (the LOWER attribute); a hash is
-        # looked up as a string once, when the matcher first meets it (`_infos`).
+        # Tokens are read by their spaCy string hashes (the LOWER attribute); only the words
+        # that matter (`_hash_info`) are looked at, found in one pass in C (compress and map)
         hashes = text.hashes
         n = len(hashes)
-        # one lookup per token gives its word, whether it is an anchor and its bits (map,
-        # compress and itemgetter keep these per-token loops in C)
-        infos = self._infos(doc, hashes)
-        hits = list(compress(range(n), map(_IS_ANCHOR, infos)))
+        info = self._hash_info
+        in_doc = 0
+        hits = []
+        for i in compress(range(n), map(self._marked.__contains__, hashes)):
+            anchored, bits = info[hashes[i]]
+            in_doc |= bits
+            if anchored:
+                hits.append(i)
         if not hits:
             return {}
-        # first the whole doc: which anchored patterns have all their required words anywhere
-        in_doc = reduce(or_, filter(None, map(_BITS_OF, infos)), 0)
-        index = self._hash_index
-        todo = [(i, around) for i in hits for around in index[hashes[i]]
+        # which anchored patterns have all their required words anywhere in the doc
+        todo = [(i, around) for i in hits for around in info[hashes[i]][0]
                 if in_doc & around.mask == around.mask]
         if not todo:
             return {}
-        words = list(map(_WORD_OF, infos))
-        text.set_lowers(words)
         # Patterns cannot cross the rule split's sentence ends (wildcards exclude . ! ? and
         # line breaks, words never are), so only a parser's sentences need to be respected.
         # Windows of one entry may overlap: each match lies in the window of the anchor it
@@ -317,9 +323,9 @@ class LexiconMatcher:
         wanted: dict[str, list[tuple[int, int, int]]] = {}
         last = n - 1
         for i, around in todo:
-            prev, nxt = around.prev, around.next
-            if (prev is not None and (i == 0 or words[i - 1] not in prev)) or \
-                    (nxt is not None and (i == last or words[i + 1] not in nxt)):
+            prev, nxt = around.prev_ids, around.next_ids
+            if (prev is not None and (i == 0 or hashes[i - 1] not in prev)) or \
+                    (nxt is not None and (i == last or hashes[i + 1] not in nxt)):
                 continue
             lo, top, hi = i - around.before_max, i - around.before_min + 1, \
                 i + 1 + around.after_max
@@ -334,21 +340,6 @@ class LexiconMatcher:
             if len(ranges) > 1:
                 wanted[code] = _merged(ranges)
         return wanted
-
-    def _infos(self, doc: Doc, hashes: list[int]) -> list[tuple[str, bool, int]]:
-        """(normalised word, is an anchor, required-element bits) of each token, cached by
-        hash (emptied past _INFO_SIZE entries: bounded memory on long scans)."""
-        table = self._info
-        try:
-            return list(map(table.__getitem__, hashes))
-        except KeyError:
-            if len(table) > _INFO_SIZE:
-                table.clear()
-            anchors, bits = self._anchor_hashes, self._hash_bits
-            for h, word in zip(hashes, lower_texts(doc, hashes), strict=True):
-                if h not in table:
-                    table[h] = (word, h in anchors, bits.get(h, 0))
-            return list(map(table.__getitem__, hashes))
 
     def windows(self, doc: Doc, text: TokenText) -> dict[str, list[tuple[int, int, int]]]:
         """The token ranges worth searching in ``doc``, by entry code (empty: no candidates)."""

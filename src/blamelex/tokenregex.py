@@ -113,12 +113,6 @@ class TokenText:
             self._doc = None
         return self._lowers
 
-    def set_lowers(self, words: list[str]) -> None:
-        """Hand over the normalised words (from a caller's own cache keyed by `hashes`)."""
-        if self._lowers is None:
-            self._lowers = words
-            self._doc = None
-
     @property
     def string(self) -> str:
         """The tokens joined, each followed by `SEP` (built on first use)."""
