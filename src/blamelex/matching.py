@@ -217,7 +217,7 @@ class LexiconMatcher:
         self._word_bits: dict[str, int] = {}
         # anchor word -> where each pattern anchored on it can match around it (`_Around`)
         self._index: dict[str, list[_Around]] = {}
-        self._sense_reach = 0
+        self._sense_reach: dict[str, int] = {}
         problems: list[str] = []
         spread = word_spread(lexicon)
         for entry in lexicon:
@@ -237,7 +237,7 @@ class LexiconMatcher:
                 store.add(entry.code, compiled)
                 if kind == "not_when":
                     self._sensed.add(entry.code)
-                    self._sense_reach = max(self._sense_reach, *map(_longest_match, compiled))
+                    self._sense_reach[entry.code] = max(map(_longest_match, compiled))
                 else:
                     for tokens in compiled:
                         required = _required(tokens)
@@ -380,13 +380,14 @@ class LexiconMatcher:
             for start, end in spans:
                 matches.append((entry, start, end))
             if code in self._sensed:
-                reach = self._sense_reach
+                # a benign-sense match overlapping a match of at most `reach` tokens starts
+                # fewer than `reach` tokens before it, and ends fewer than `reach` after it
+                reach = self._sense_reach[code]
                 around = []
-                for lo, _top, hi in ranges:
-                    lo = max(lo - reach, _segment_of(segments, lo)[0] if segments else 0)
-                    hi = min(hi + reach, _segment_of(segments, hi - 1)[1] if segments
-                             else len(doc))
-                    around.append((lo, hi, hi))
+                for start, end in spans:
+                    seg_lo, seg_hi = _segment_of(segments, start) if segments else (0, len(doc))
+                    around.append((max(start - reach + 1, seg_lo), end,
+                                   min(end - 1 + reach, seg_hi)))
                 found = self._senses.spans(text, code, around)
                 if found:
                     senses[code] = sorted(found)
