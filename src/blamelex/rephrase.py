@@ -193,30 +193,46 @@ def render_all(
     """Render every template, dropping duplicates (``lowers`` as for `render`; ``text`` is
     ``span.text`` if the caller has it)."""
     lowers = _lowers(span) if lowers is None else lowers
-    person = _person(span, lowers)
+    templates = tuple(templates)
     start = span.start
-    verbal: tuple[int, VerbForm] | None = None
-    # the text each edit replaces, by its first token: the span, or the span and auxiliaries
-    originals: dict[int, tuple[str, int, int]] = {}
-    if text is not None:
-        originals[start] = (text, span.start_char, span.end_char)
-    out: list[Suggestion] = []
-    seen: set[tuple[str, int, int]] = set()
-    for template, is_verbal in zip(templates, _verbal(tuple(templates)), strict=True):
-        if is_verbal:
-            verbal = verb_form(span, lowers) if verbal is None else verbal
-            start_tok, form = verbal
+    form: VerbForm | None = None
+    edit_text = None
+    edit_from = span.start_char
+    if any(_verbal(templates)):
+        edit_start, form = verb_form(span, lowers)
+        if edit_start != start:
+            edit = Span(span.doc, edit_start, span.end)
+            edit_text, edit_from = edit.text, edit.start_char
+    span_text = span.text if text is None else text
+    out = []
+    # the texts depend only on these inputs, so they are rendered once per distinct inputs
+    for rendered, on_edit in _render_texts(templates, _person(span, lowers), form,
+                                           span_text, edit_text):
+        if on_edit:
+            out.append(Suggestion(rendered, edit_from, span.end_char))
         else:
-            start_tok, form = start, _PLAIN
-        original = originals.get(start_tok)
-        if original is None:
-            edit = span if start_tok == start else Span(span.doc, start_tok, span.end)
-            original = originals[start_tok] = (edit.text, edit.start_char, edit.end_char)
-        rendered = (_match_case(original[0], _fill(template, form, person)),
-                    original[1], original[2])
-        if rendered not in seen:
-            seen.add(rendered)
-            out.append(Suggestion(*rendered))
+            out.append(Suggestion(rendered, span.start_char, span.end_char))
+    return tuple(out)
+
+
+@lru_cache(maxsize=8192)
+def _render_texts(
+    templates: tuple[str, ...],
+    person: str,
+    form: VerbForm | None,
+    span_text: str,
+    edit_text: str | None,
+) -> tuple[tuple[str, bool], ...]:
+    """Each template rendered, without duplicates, with whether it replaces the edit (the span
+    and the auxiliaries before it, ``edit_text``) rather than the span alone."""
+    out: list[tuple[str, bool]] = []
+    for template, is_verbal in zip(templates, _verbal(templates), strict=True):
+        on_edit = is_verbal and edit_text is not None
+        original = edit_text if on_edit and edit_text is not None else span_text
+        filled = _fill(template, (form or _PLAIN) if is_verbal else _PLAIN, person)
+        rendered = (_match_case(original, filled), on_edit)
+        if rendered not in out:
+            out.append(rendered)
     return tuple(out)
 
 
