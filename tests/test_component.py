@@ -97,6 +97,17 @@ def test_findings_read_from_the_doc_equal_their_stored_dicts() -> None:
     assert rebuilt._.blamelex == fresh
 
 
+def test_findings_are_read_where_spacy_keeps_the_attribute() -> None:
+    from blamelex.component import _DATA_ATTR, _DATA_KEY
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("blamelex")
+    doc = nlp.make_doc("Notes follow.")
+    data = [{"start": 0, "end": 5}]
+    doc._.set(_DATA_ATTR, data)  # spaCy's own setter
+    assert doc.user_data[_DATA_KEY] is data
+
+
 def test_a_doc_annotated_again_loses_findings_the_new_settings_do_not_make() -> None:
     nlp = spacy.blank("en")
     nlp.add_pipe("blamelex")

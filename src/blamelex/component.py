@@ -35,6 +35,9 @@ BATCH_TOKENS = 8192
 SPANS_KEY = "blamelex"
 SUPPRESSED_KEY = "blamelex_suppressed"
 _DATA_ATTR = "blamelex_data"
+_DATA_KEY = ("._.", _DATA_ATTR, None, None)
+"""Where spaCy keeps ``doc._.blamelex_data`` in ``doc.user_data`` (read directly on the hot
+path: ``doc._.get`` builds an accessor object per call; tests check the key is spaCy's)."""
 
 
 # The Finding objects a doc's dicts were made from, while the doc lives: reading
@@ -45,7 +48,10 @@ _FINDINGS: weakref.WeakKeyDictionary[Doc, tuple[list[dict[str, Any]], list[Findi
 
 
 def _doc_findings(doc: Doc) -> list[Finding]:
-    data = doc._.get(_DATA_ATTR) or []
+    user_data: dict[Any, Any] = doc.user_data  # (typed by spaCy as keyed by str)
+    data = user_data.get(_DATA_KEY)
+    if not data:
+        return []
     cached = _FINDINGS.get(doc)
     if cached is not None and cached[0] is data:
         return list(cached[1])
