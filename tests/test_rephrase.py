@@ -70,3 +70,26 @@ def test_duplicate_renderings_are_dropped() -> None:
     # two templates that render alike for this verb group and pronoun give one suggestion
     assert _render_texts(("{be} at risk", "{be} at risk"), "female", None, "is", None) == (
         ("is at risk", False),)
+
+
+def test_listings_show_templates_as_they_read() -> None:
+    from blamelex.rephrase import plain
+
+    assert plain("{be} exposed to harm by [person]") == "is exposed to harm by [person]"
+    assert plain("{v:feel} unable to speak") == "feels unable to speak"
+    assert plain("consider whether [person] is controlling {obj}") == \
+        "consider whether [person] is controlling the child"
+
+
+def test_explain_and_catalogue_print_no_placeholders(capsys: pytest.CaptureFixture[str]) -> None:
+    from blamelex.checks import catalogue
+    from blamelex.cli import main
+    from blamelex.lexicon import load_lexicon
+
+    assert main(["explain", "VB101"]) == 0
+    out = capsys.readouterr().out
+    listed = out.split("Instead, write")[1].split("Examples flagged")[0]
+    assert "is exposed to harm by [person]" in listed and "{" not in listed
+    for line in catalogue(load_lexicon()).splitlines():
+        if line.startswith("- ") and "{" in line:  # a suggestion: placeholders only as template
+            assert "(template: `" in line and "{" not in line.split("(template:")[0], line

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from blamelex.findings import Finding
 from blamelex.lexicon import CATEGORIES, Entry, Lexicon, LexiconError, builtin_files, load_lexicon
+from blamelex.rephrase import plain
 
 
 def run_examples(lexicon: Lexicon, entries: Sequence[Entry]) -> list[str]:
@@ -80,7 +81,8 @@ def catalogue(lexicon: Lexicon) -> str:
                 continue
             lines += [f"### {e.code}", "", f"**{e.term}** — {e.severity}, applies to "
                       f"{e.applies_to}", "", e.explanation, "", "Instead:", ""]
-            lines += [f"- {s}" for s in e.suggestions]
+            lines += [f"- {plain(s)}" + ("" if plain(s) == s else f" (template: `{s}`)")
+                      for s in e.suggestions]
             lines += ["", "Flagged: " + " / ".join(f"_{x}_" for x in e.examples_flag[:2]), ""]
             lines += ["Sources:", ""] + [f"- [{s.title}]({s.url})" for s in e.sources]
             lines.append("")

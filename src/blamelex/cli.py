@@ -515,6 +515,7 @@ def cmd_rewrite(args: argparse.Namespace) -> int:
 def cmd_explain(args: argparse.Namespace) -> int:
     """Print one entry in full."""
     from blamelex.lexicon import load_lexicon
+    from blamelex.rephrase import plain
 
     lexicon = load_lexicon(extra=args.lexicon)
     entry = lexicon.get(args.code)
@@ -525,9 +526,10 @@ def cmd_explain(args: argparse.Namespace) -> int:
     out.write(f"{entry.code}  {entry.term}\n")
     out.write(f"category: {entry.category}    severity: {entry.severity}    "
               f"applies to: {entry.applies_to}\n\n")
-    out.write(f"Why: {entry.explanation}\n\nInstead, write (adapted to the sentence):\n")
+    out.write(f"Why: {entry.explanation}\n\nInstead, write (tense and pronouns follow the "
+              "sentence):\n")
     for s in entry.suggestions:
-        out.write(f"  - {s}\n")
+        out.write(f"  - {plain(s)}\n")
     out.write("\nExamples flagged:\n")
     for s in entry.examples_flag:
         out.write(f"  x {s}\n")

@@ -178,6 +178,12 @@ def render(template: str, span: Span, lowers: Sequence[str] | None = None) -> Su
 _PLAIN = VerbForm("", "present")
 
 
+def plain(template: str) -> str:
+    """A suggestion template as it reads about an unnamed child in the present tense ("{be}
+    exposed to harm" -> "is exposed to harm"), for listings outside any sentence."""
+    return _fill(template, _PLAIN, "unknown")
+
+
 @lru_cache(maxsize=1024)
 def _verbal(templates: tuple[str, ...]) -> tuple[bool, ...]:
     """For each template, whether it inflects a verb (so the edit may absorb auxiliaries)."""
