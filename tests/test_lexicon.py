@@ -8,6 +8,7 @@ import pytest
 
 import blamelex
 from blamelex.lexicon import CATEGORIES, LexiconError, load_lexicon
+from blamelex.lexicon.patterns import inflections
 
 LEXICON = load_lexicon()
 RANGES = {cat: 100 * (i + 1) for i, cat in enumerate(CATEGORIES)}
@@ -78,6 +79,77 @@ def test_duplicate_pattern_rejected(tmp_path: Path) -> None:
         "    examples: {flag: [a], ok: [b]}\n", encoding="utf-8")
     with pytest.raises(LexiconError, match=f"duplicate pattern .* already in {first.code}"):
         load_lexicon(extra=[path])
+
+
+def _entries_yaml(path: Path, *entries: tuple[str, list[str]]) -> Path:
+    """Write a lexicon file with one minimal entry per (code, patterns)."""
+    text = "category: minimising_risk\nentries:\n"
+    for code, patterns in entries:
+        text += (
+            f"  - code: {code}\n    term: t\n    severity: caution\n"
+            f"    patterns: [{', '.join(repr(p) for p in patterns)}]\n"
+            "    explanation: e\n    suggestions: [s]\n"
+            "    sources: [{title: t, url: 'https://example.org'}]\n"
+            "    examples: {flag: [a], ok: [b]}\n"
+        )
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+PUT_FORMS = "|".join(reversed(inflections("put")))
+REFL_WORDS = "|".join(reversed(LEXICON.sets["refl"]))
+
+
+@pytest.mark.parametrize(("first", "second"), [
+    ("zzqq <place|put|expose> @refl at|in *? risk|danger",
+     "zzqq <put|place|expose> @refl in|at *? danger|risk"),  # alternatives reordered
+    ("zzqq <put> xyzzy", f"zzqq {PUT_FORMS} xyzzy"),  # a lemma as its forms
+    ("zzqq @refl xyzzy", f"zzqq {REFL_WORDS} xyzzy"),  # a set as its words
+    ("zzqq own? xyzzy", "zzqq own|own? xyzzy"),  # a repeated alternative
+    ("zzqq *? xyzzy", "zzqq *{0,1} xyzzy"),  # the same repeat count
+    ("zzqq non-xyzzy", "zzqq non -? xyzzy"),  # a hyphenated word spelled out
+])
+def test_duplicate_pattern_by_meaning_rejected(tmp_path: Path, first: str, second: str) -> None:
+    path = _entries_yaml(tmp_path / "dup.yaml", ("ORG511", [first]), ("ORG512", [second]))
+    with pytest.raises(LexiconError) as exc:
+        load_lexicon(extra=[path])
+    assert exc.value.problems == [
+        f"{path}:11: entry ORG512: field 'patterns': duplicate pattern {second!r}, "
+        f"already in ORG511 as {first!r} ({path}:3)"
+    ]
+
+
+@pytest.mark.parametrize(("first", "second"), [
+    ("zzqq <put> xyzzy", "zzqq <put> @refl xyzzy"),  # an extra element
+    ("zzqq own? xyzzy", "zzqq own xyzzy"),  # optional vs required
+    ("zzqq a|b xyzzy", "zzqq a|b|c xyzzy"),  # one more alternative
+    ("zzqq <put> xyzzy", "zzqq put|puts xyzzy"),  # some of the forms only
+    ("zzqq * xyzzy", "zzqq *? xyzzy"),  # another repeat count
+    ("zzqq xyzzy risk", "zzqq risk xyzzy"),  # the same words in another order
+])
+def test_different_patterns_accepted(tmp_path: Path, first: str, second: str) -> None:
+    path = _entries_yaml(tmp_path / "ok.yaml", ("ORG511", [first]), ("ORG512", [second]))
+    loaded = load_lexicon(extra=[path])
+    assert loaded.get("ORG511") is not None and loaded.get("ORG512") is not None
+
+
+def test_duplicate_pattern_within_one_entry_allowed(tmp_path: Path) -> None:
+    path = _entries_yaml(
+        tmp_path / "same.yaml", ("ORG511", ["zzqq <put> xyzzy", f"zzqq {PUT_FORMS} xyzzy"])
+    )
+    assert load_lexicon(extra=[path]).get("ORG511") is not None
+
+
+def test_duplicate_pattern_same_text_names_no_second_form(tmp_path: Path) -> None:
+    path = _entries_yaml(
+        tmp_path / "dup.yaml", ("ORG511", ["zzqq  Xyzzy"]), ("ORG512", ["zzqq xyzzy"])
+    )
+    with pytest.raises(LexiconError) as exc:
+        load_lexicon(extra=[path])
+    assert exc.value.problems == [
+        f"{path}:11: entry ORG512: field 'patterns': duplicate pattern 'zzqq xyzzy', "
+        f"already in ORG511 ({path}:3)"
+    ]
 
 
 def test_duplicate_code_rejected(tmp_path: Path) -> None:

@@ -7,7 +7,7 @@ lexicon with any problem raises `LexiconError` listing every problem found.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Hashable, Iterable, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -17,7 +17,7 @@ import yaml
 
 from blamelex.findings import SEVERITIES, Source
 
-from .patterns import PatternError, compile_pattern
+from .patterns import PatternError, TokenPattern, compile_pattern
 
 CATEGORIES: dict[str, str] = {
     "responsibility_choice": "Responsibility and choice",
@@ -201,9 +201,75 @@ def _load_sets(paths: Iterable[Path], problems: list[str]) -> dict[str, list[str
     return sets
 
 
+_Shape = tuple[Hashable, ...]
+"""A compiled pattern reduced to what it matches: one hashable item per token element."""
+
+_RANGES = {None: (1, 1), "?": (0, 1), "*": (0, None), "+": (1, None)}
+_BOUNDS = re.compile(r"^\{(\d*),(\d*)\}$")
+
+
+def _op_range(op: Any) -> Hashable:
+    """An element's repeat count as (min, max): ``?`` is ``{0,1}``, no OP is ``{1,1}``."""
+    if op in _RANGES:
+        return _RANGES[op]
+    bounds = _BOUNDS.match(op) if isinstance(op, str) else None
+    if bounds is None:
+        return str(op)  # e.g. "!": kept as written
+    return (int(bounds.group(1) or 0), int(bounds.group(2)) if bounds.group(2) else None)
+
+
+def _values(value: Any) -> Hashable:
+    """A token attribute's value as a set: ``"x"`` and ``{"IN": ["x"]}`` are the same."""
+    if isinstance(value, str):
+        return ("IN", frozenset({value}))
+    if isinstance(value, dict):
+        return tuple(
+            sorted(
+                (op, frozenset(v) if isinstance(v, list) else v) for op, v in value.items()
+            )
+        )
+    return repr(value)  # e.g. IS_SPACE's False
+
+
+def _shape(tokens: list[TokenPattern]) -> _Shape:
+    """Reduce a compiled pattern to what it matches, so equal shapes mean the same pattern.
+
+    Each element becomes its attributes with their values as sets (alternatives in any order,
+    a lemma or ``@set`` by the words it stands for) and its repeat count as a range.
+    """
+    shape: list[Hashable] = []
+    for token in tokens:
+        attrs: list[tuple[str, Hashable]] = []
+        for key, value in token.items():
+            if key == "OP":
+                continue
+            if key == "ORTH" and _no_case(value):
+                key = "LOWER"  # an exact match on a caseless word (the optional hyphen)
+            attrs.append((key, _values(value)))
+        shape.append((tuple(sorted(attrs, key=lambda attr: attr[0])), _op_range(token.get("OP"))))
+    return tuple(shape)
+
+
+def _no_case(value: Any) -> bool:
+    """Whether ``value`` (a word or ``{"IN": [...]}``) names only words without letter case."""
+    if isinstance(value, dict) and set(value) == {"IN"}:
+        words = value["IN"]
+    elif isinstance(value, str):
+        words = [value]
+    else:
+        return False
+    return all(isinstance(w, str) and w.lower() == w.upper() for w in words)
+
+
 def _parse_entry(
-    raw: Any, path: Path, category: str, sets: dict[str, list[str]], problems: list[str]
+    raw: Any,
+    path: Path,
+    category: str,
+    sets: dict[str, list[str]],
+    problems: list[str],
+    shapes: list[_Shape] | None = None,
 ) -> Entry | None:
+    """Validate one entry; on success, append the shape of each of its patterns to ``shapes``."""
     line = raw.get("__line__", 0) if isinstance(raw, dict) else 0
     where = f"{path}:{line}"
     if not isinstance(raw, dict):
@@ -244,12 +310,16 @@ def _parse_entry(
     if not_when and not _strings(not_when):
         bad("not_when", "must be a list of pattern strings")
         not_when = []
+    pattern_shapes: list[_Shape] = []
     for kind, pats in (("patterns", patterns), ("not_when", not_when)):
         for pat in pats:
             try:
-                compile_pattern(pat, sets)
+                compiled = compile_pattern(pat, sets)
             except PatternError as exc:
                 bad(kind, f"{pat!r}: {exc}")
+                continue
+            if kind == "patterns":
+                pattern_shapes.append(_shape(compiled))
     suggestions: list[str] = raw.get("suggestions") or []
     if not _strings(suggestions):
         bad("suggestions", "required; at least one suggestion")
@@ -281,6 +351,8 @@ def _parse_entry(
             ok = []
     if len(problems) > before:
         return None
+    if shapes is not None:
+        shapes.extend(pattern_shapes)
     return Entry(
         code=str(code),
         term=raw["term"].strip(),
@@ -314,6 +386,7 @@ def load_lexicon(
     set_files = [builtin_dir() / "_sets.yaml"] + [p for p in paths if p.name == "_sets.yaml"]
     sets = _load_sets(dict.fromkeys(set_files), problems)
     entries: list[Entry] = []
+    shapes: list[_Shape] = []  # the shape of every pattern of every entry, in order
     for path in paths:
         if path.name == "_sets.yaml":
             continue
@@ -331,10 +404,10 @@ def load_lexicon(
             problems.append(f"{path}: 'category' must be a string")
             continue
         for raw in data["entries"]:
-            entry = _parse_entry(raw, path, category, sets, problems)
+            entry = _parse_entry(raw, path, category, sets, problems, shapes)
             if entry is not None:
                 entries.append(entry)
-    problems.extend(_duplicates(entries))
+    problems.extend(_duplicates(entries, shapes))
     if problems:
         raise LexiconError(problems)
     return Lexicon(entries, sets, [str(p) for p in paths])
@@ -344,10 +417,18 @@ def _norm(pattern: str) -> str:
     return " ".join(pattern.lower().split())
 
 
-def _duplicates(entries: Sequence[Entry]) -> list[str]:
+def _duplicates(entries: Sequence[Entry], shapes: Sequence[_Shape]) -> list[str]:
+    """Report reused codes, and patterns that two entries share by meaning.
+
+    ``shapes`` holds the `_shape` of every pattern of ``entries``, in order. Two patterns are the
+    same when their shapes are equal, however they are written (``<put|place>`` and
+    ``place|placed|places|placing|put|puts|putting``). A pattern repeated within one entry is not
+    reported.
+    """
     problems = []
     codes: dict[str, Entry] = {}
-    patterns: dict[str, Entry] = {}
+    seen: dict[_Shape, tuple[Entry, str]] = {}
+    shape_of = iter(shapes)
     for entry in entries:
         if entry.code in codes:
             first = codes[entry.code]
@@ -357,15 +438,15 @@ def _duplicates(entries: Sequence[Entry]) -> list[str]:
             )
         codes.setdefault(entry.code, entry)
         for pattern in entry.patterns:
-            key = _norm(pattern)
-            other = patterns.get(key)
-            if other is not None and other.code != entry.code:
+            key = next(shape_of)
+            other, written = seen.setdefault(key, (entry, pattern))
+            if other.code != entry.code:
+                same = "" if _norm(written) == _norm(pattern) else f" as {written!r}"
                 problems.append(
                     f"{entry.file}:{entry.line}: entry {entry.code}: field 'patterns': "
-                    f"duplicate pattern {pattern!r}, already in {other.code} "
+                    f"duplicate pattern {pattern!r}, already in {other.code}{same} "
                     f"({other.file}:{other.line})"
                 )
-            patterns.setdefault(key, entry)
     return problems
 
 
