@@ -6,6 +6,7 @@ import csv
 import io
 import json
 import os
+import re
 import subprocess
 import sys
 from importlib import resources
@@ -244,3 +245,39 @@ def test_no_progress_bar_when_not_a_tty(notes: Path) -> None:
     proc = subprocess.run([sys.executable, "-m", "blamelex.cli", "scan", str(notes)],
                           capture_output=True, text=True, env={**os.environ})
     assert "scanning" not in proc.stderr
+
+
+@pytest.mark.parametrize("flag", ["--quiet", "-q"])
+def test_quiet_silences_summary_warnings_skips_and_progress(
+        flag: str, notes: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    (notes / "bin.txt").write_bytes(b"\x00\x01putting herself at risk")
+    (notes / "latin1.txt").write_bytes("Caf\xe9: she is putting herself at risk.\n"
+                                       .encode("latin-1"))
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)  # a terminal: a bar would show
+    args = ["scan", str(notes), str(notes / "sub" / "skip.csv"), str(notes / "missing.txt")]
+    code, out, err = run(args, capsys)
+    for said in ("scanning:", "skipped: binary", "warning: invalid UTF-8",
+                 "scanned as plain text", "cannot read", "scanned, 1 skipped, 1 failed"):
+        assert said in err, said
+    quiet_code, quiet_out, quiet_err = run([*args, flag], capsys)
+    assert code == 2 and out
+    assert (quiet_code, quiet_out) == (code, out)
+    # only the error is left: an unreadable path is never silenced
+    missing = re.escape(str(notes / "missing.txt"))
+    assert re.fullmatch(rf"blamelex: {missing}: cannot read: [^\n]+\n", quiet_err), quiet_err
+
+
+def test_progress_bar_on_a_terminal(notes: Path, capsys: pytest.CaptureFixture[str],
+                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    code, out, err = run(["scan", str(notes)], capsys)
+    assert code == 1 and "scanning" not in out
+    assert re.search(r"scanning: \d+file \[[0-9:]+, [^\]]*file/s\]", err), repr(err)
+    # the bar leaves no line behind: the summary follows its cleared line
+    assert err.rsplit("\r", 1)[1].startswith("blamelex: 3 scanned, 0 skipped, 0 failed, ")
+    # one file, or --no-progress: no bar even on a terminal
+    _, _, err = run(["scan", str(notes / "a.txt")], capsys)
+    assert "scanning" not in err and "\r" not in err
+    _, _, err = run(["scan", str(notes), "--no-progress"], capsys)
+    assert "scanning" not in err and "\r" not in err

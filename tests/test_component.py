@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import subprocess
 import sys
 from pathlib import Path
@@ -9,19 +10,32 @@ from pathlib import Path
 import spacy
 from spacy import displacy
 
+import blamelex
+from blamelex.component import BlamelexComponent
+
+NOTES = Path(__file__).resolve().parents[1] / "examples" / "notes"
 TEXT = "Amira is putting herself at risk. Staff spoke to her at 0300hrs."
 
 
 def test_add_pipe_without_importing_blamelex() -> None:
+    # a fresh interpreter that never imports blamelex: spaCy finds the factory through the
+    # package's entry point (spaCy loads its spacy_factories entry points when a Language is
+    # made, so blamelex is imported from spacy.blank on)
     code = (
         "import sys, spacy\n"
-        "nlp = spacy.blank('en'); nlp.add_pipe('blamelex')\n"
-        "assert 'blamelex' not in sys.modules or True\n"
+        "assert 'blamelex' not in sys.modules, 'blamelex imported before spaCy needed it'\n"
+        "nlp = spacy.blank('en')\n"
+        "nlp.add_pipe('blamelex')\n"
+        "assert 'blamelex' in sys.modules\n"
         f"doc = nlp({TEXT!r})\n"
-        "print([s.label_ for s in doc.spans['blamelex']])\n"
+        "print([(s.text, s.label_) for s in doc.spans['blamelex']])\n"
     )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert "VB1" in out.stdout
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr[-800:]
+    spans = ast.literal_eval(out.stdout.strip())
+    assert len(spans) == 1 and spans[0][0] == "putting herself at risk"
+    assert spans[0][1].startswith("VB1")
 
 
 def test_spans_and_extensions() -> None:
@@ -49,6 +63,7 @@ def test_to_disk_and_spacy_load_round_trip(tmp_path: Path) -> None:
     nlp.to_disk(tmp_path / "pipe")
     loaded = spacy.load(tmp_path / "pipe")
     comp = loaded.get_pipe("blamelex")
+    assert isinstance(comp, BlamelexComponent)
     assert comp.threshold == 0.6 and comp.ignore == ["VB9"]
     doc_loaded, doc_orig = loaded(TEXT), nlp(TEXT)
     assert [s.label_ for s in doc_loaded.spans["blamelex"]] == [
@@ -72,6 +87,21 @@ def test_pipe_with_two_processes() -> None:
     multi = [[f.code for f in d._.blamelex] for d in nlp.pipe(texts, n_process=2, batch_size=2)]
     assert multi == single
     assert sum(map(len, multi)) == 8
+
+
+def test_scan_many_gives_the_same_findings_on_two_processes(detector: blamelex.Detector) -> None:
+    texts = [path.read_text(encoding="utf-8") for path in sorted(NOTES.glob("*.txt"))]
+    assert len(texts) >= 12
+    texts += [TEXT, "Nothing of concern recorded.", "", "YP IS PUTTING HERSELF AT RISK.",
+              "She is a regular misper and was putting herself at risk.",
+              "Caf\u00e9 at 0300hrs: she chose to go missing again.",
+              "Lone \ud800 surrogate; she is putting herself at risk.",
+              "Staff spoke to her at 0300hrs."]
+    one = [[f.to_dict() for f in found] for found in detector.scan_many(texts)]
+    two = [[f.to_dict() for f in found]
+           for found in detector.scan_many(texts, n_process=2, batch_size=3)]
+    assert two == one
+    assert len(one) == len(texts) and sum(map(len, one)) > 20
 
 
 def test_displacy_renders_spans() -> None:
