@@ -76,3 +76,15 @@ def test_rule_sentence_split() -> None:
     doc = nlp("She left. Staff called. She came back")
     assert [doc[s:e].text for s, e in sentence_bounds(doc)] == [
         "She left.", "Staff called.", "She came back"]
+
+
+def test_a_trigger_shares_its_last_word_only_where_the_rule_says(
+        audit_detector: blamelex.Detector) -> None:
+    # REPORTED lists "as": "describes the 14-year-old as" stands right before "as his partner"
+    doc = audit_detector.nlp("The man describes the 14-year-old as his partner.")
+    assert not doc._.blamelex
+    (found,) = audit_detector.component.suppressed(doc)
+    assert found.code == "VB221" and [m.name for m in found.modifiers] == ["REPORTED"]
+    # NEGATED lists no shared word: "there is no" does not negate "no evidence of force"
+    text = "IP got into the car and there is no evidence of force."
+    assert [f.code for f in audit_detector.scan(text)] == ["VB218"]

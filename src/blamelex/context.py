@@ -61,6 +61,9 @@ class TriggerRule:
     terminators: frozenset[str]
     applies_to: str = "any"
     enclosing: bool = False
+    shares: frozenset[str] = frozenset()
+    """Words a trigger may end on when the candidate starts with the same word ("describes
+    the 14-year-old as" + "as his partner"): the trigger then stands right before it."""
 
 
 @dataclass(frozen=True)
@@ -114,6 +117,7 @@ class ContextRules:
                 terminators=default_terms | {t.lower() for t in raw.get("terminators", [])},
                 applies_to=str(raw.get("applies_to", "any")),
                 enclosing=bool(raw.get("enclosing", False)),
+                shares=frozenset(str(w).lower() for w in raw.get("shares", [])),
             )
             if rule.direction not in {"backward", "forward", "both"}:
                 raise ContextRuleError(f"rule {rule.id}: direction must be backward/forward/both")
@@ -239,6 +243,9 @@ class ContextRules:
         cand: Candidate,
     ) -> bool:
         c_start, c_end = cand.span.start, cand.span.end
+        if t_start < c_start and t_end == c_start + 1 and lowers[c_start] in rule.shares \
+                and rule.direction in {"backward", "both"}:
+            return True  # the trigger ends on the word the candidate starts with (`shares`)
         if t_start < c_end and c_start < t_end:
             # a trigger inside the candidate is part of the term itself; one that wraps around
             # it ("replace ... with") counts only for enclosing rules
