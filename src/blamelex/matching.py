@@ -169,8 +169,6 @@ def _longest_match(tokens: list[dict[str, object]]) -> int:
     return sum(_counts(tok)[1] for tok in tokens)
 
 
-
-
 def _merged(ranges: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
     """Windows of one entry with overlapping start ranges made one: each is searched with all
     the entry's patterns, so two windows of one anchor (patterns of different lengths) or of
