@@ -88,3 +88,19 @@ def test_a_trigger_shares_its_last_word_only_where_the_rule_says(
     # NEGATED lists no shared word: "there is no" does not negate "no evidence of force"
     text = "IP got into the car and there is no evidence of force."
     assert [f.code for f in audit_detector.scan(text)] == ["VB218"]
+
+
+def test_a_shared_word_trigger_is_found_before_a_later_one_and_stops_at_terminators(
+        audit_detector: blamelex.Detector) -> None:
+    # a trigger's longest match would run on to the second "as"; it is searched up to the first
+    doc = audit_detector.nlp("He describes Amy as his girlfriend as well.")
+    assert not doc._.blamelex
+    assert [m.name for m in audit_detector.component.suppressed(doc)[0].modifiers] == ["REPORTED"]
+    # a terminator inside a trigger's wildcards ends its scope
+    for text, code in [
+        ("Mum describes her mood as low; however, as usual she was putting herself at risk.",
+         "VB101"),
+        ("Mum describes her mood as low; however, as his partner she is at his flat nightly.",
+         "VB221"),
+    ]:
+        assert [f.code for f in audit_detector.scan(text)] == [code], text

@@ -107,6 +107,7 @@ class ContextRules:
         }
         default_terms = frozenset(t.lower() for t in data.get("terminators", []))
         self.rules: dict[str, TriggerRule] = {}
+        self._shared: frozenset[str] = frozenset()
         for raw in data.get("rules", []):
             rule = TriggerRule(
                 id=str(raw["id"]),
@@ -124,6 +125,7 @@ class ContextRules:
             if rule.modifier not in self.effects:
                 raise ContextRuleError(f"rule {rule.id}: no effect defined for {rule.modifier}")
             self.rules[rule.id] = rule
+            self._shared |= rule.shares
             self._add(rule.id, raw.get("patterns", []), sets)
             self._add("PSEUDO:" + rule.id, raw.get("pseudo", []), sets)
         quotation = data.get("quotation", {})
@@ -207,7 +209,7 @@ class ContextRules:
             idx = bisect.bisect_right(starts, cand.span.start) - 1
             s_start, s_end = bounds[max(idx, 0)]
             quoted = self._in_quotes(doc, lowers, s_start, s_end, cand.span.start, cand.span.end)
-            for key, t_start, t_end in triggers:
+            for key, t_start, t_end in triggers + self._sharing(text, s_start, cand, pseudo):
                 if t_start < s_start or t_end > s_end:
                     continue
                 rule = self.rules[key]
@@ -226,6 +228,21 @@ class ContextRules:
                 if adult:
                     self._mark(cand, self.ref_modifier, "referent.adult", adult)
 
+    def _sharing(
+        self, text: TokenText, s_start: int, cand: Candidate,
+        pseudo: Mapping[str, list[tuple[int, int]]],
+    ) -> list[tuple[str, int, int]]:
+        """Triggers of rules with `TriggerRule.shares` that end on the candidate's first word
+        (searched up to that word: a trigger's longest match could run on past it)."""
+        first = cand.span.start
+        if first <= s_start or text.lowers[first] not in self._shared:
+            return []
+        return [(key, t_start, t_end) for key, t_start, t_end
+                in self._matcher(text, s_start, first + 1)
+                if t_end == first + 1 and key in self.rules
+                and text.lowers[first] in self.rules[key].shares
+                and not any(ps < t_end and t_start < pe for ps, pe in pseudo.get(key, []))]
+
     def _mark(self, cand: Candidate, name: str, rule: str, trigger: str) -> None:
         if any(m.name == name for m in cand.modifiers):
             return
@@ -243,6 +260,10 @@ class ContextRules:
         cand: Candidate,
     ) -> bool:
         c_start, c_end = cand.span.start, cand.span.end
+        # a terminator inside a trigger's wildcards ends its scope too ("describes her mood as
+        # low; however, as ..."): words after the trigger's first one are checked with the gap
+        if not rule.terminators.isdisjoint(lowers[t_start + 1:t_end - 1]):
+            return False
         if t_start < c_start and t_end == c_start + 1 and lowers[c_start] in rule.shares \
                 and rule.direction in {"backward", "both"}:
             return True  # the trigger ends on the word the candidate starts with (`shares`)
