@@ -90,6 +90,12 @@ def _load_rules_file(path: Path | None) -> dict[str, Any]:
     return data
 
 
+def _cancelled(trigger: tuple[str, int, int], pseudo: Mapping[str, list[tuple[int, int]]]) -> bool:
+    """Whether a pseudo-trigger of the trigger's rule overlaps it ("not only" is no negation)."""
+    key, start, end = trigger
+    return any(ps < end and start < pe for ps, pe in pseudo.get(key, []))
+
+
 class ContextRules:
     """Applies the context rules to the candidates of one doc."""
 
@@ -200,10 +206,7 @@ class ContextRules:
                     cues[head] = (kind, gender, end - start)
             else:
                 triggers.append((key, start, end))
-        triggers = [
-            t for t in triggers
-            if not any(ps < t[2] and t[1] < pe for ps, pe in pseudo.get(t[0], []))
-        ]
+        triggers = [t for t in triggers if not _cancelled(t, pseudo)]
         lowers = text.lowers
         for cand in candidates:
             idx = bisect.bisect_right(starts, cand.span.start) - 1
@@ -232,16 +235,14 @@ class ContextRules:
         self, text: TokenText, s_start: int, cand: Candidate,
         pseudo: Mapping[str, list[tuple[int, int]]],
     ) -> list[tuple[str, int, int]]:
-        """Triggers of rules with `TriggerRule.shares` that end on the candidate's first word
-        (searched up to that word: a trigger's longest match could run on past it)."""
+        """Triggers that end on the candidate's first word when a rule shares that word
+        (searched up to that word: a trigger's longest match could run on past it; `_in_scope`
+        checks the rule)."""
         first = cand.span.start
         if first <= s_start or text.lowers[first] not in self._shared:
             return []
-        return [(key, t_start, t_end) for key, t_start, t_end
-                in self._matcher(text, s_start, first + 1)
-                if t_end == first + 1 and key in self.rules
-                and text.lowers[first] in self.rules[key].shares
-                and not any(ps < t_end and t_start < pe for ps, pe in pseudo.get(key, []))]
+        return [t for t in self._matcher(text, s_start, first + 1)
+                if t[2] == first + 1 and t[0] in self.rules and not _cancelled(t, pseudo)]
 
     def _mark(self, cand: Candidate, name: str, rule: str, trigger: str) -> None:
         if any(m.name == name for m in cand.modifiers):
