@@ -133,6 +133,13 @@ def test_different_patterns_accepted(tmp_path: Path, first: str, second: str) ->
     assert loaded.get("ORG511") is not None and loaded.get("ORG512") is not None
 
 
+def test_a_word_and_a_set_of_that_one_word_have_one_shape() -> None:
+    from blamelex.lexicon import _shape
+
+    assert _shape([{"LOWER": "risk"}]) == _shape([{"LOWER": {"IN": ["risk"]}}])
+    assert _shape([{"LOWER": "risk"}]) != _shape([{"LOWER": {"IN": ["risk", "danger"]}}])
+
+
 def test_duplicate_pattern_within_one_entry_allowed(tmp_path: Path) -> None:
     path = _entries_yaml(
         tmp_path / "same.yaml", ("ORG511", ["zzqq <put> xyzzy", f"zzqq {PUT_FORMS} xyzzy"])

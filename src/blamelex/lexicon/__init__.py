@@ -221,7 +221,7 @@ def _op_range(op: Any) -> Hashable:
 def _values(value: Any) -> Hashable:
     """A token attribute's value as a set: ``"x"`` and ``{"IN": ["x"]}`` are the same."""
     if isinstance(value, str):
-        return ("IN", frozenset({value}))
+        return (("IN", frozenset({value})),)
     if isinstance(value, dict):
         return tuple(
             sorted(
