@@ -38,7 +38,7 @@ def test_trace_records_rule_trigger_and_effect(audit_detector: blamelex.Detector
     assert (mod.name, mod.rule, mod.effect, mod.factor) == ("NEGATED", "negation.no_evidence",
                                                             "drop", 0.0)
     assert "no" in mod.trigger.lower()
-    assert finding.score == 0.0 and "dropped" in finding.trace[-1]
+    assert finding.score == 0.0 and "dropped" in finding.trace[-1].note
 
 
 def test_quoted_is_demoted_not_dropped(audit_detector: blamelex.Detector) -> None:

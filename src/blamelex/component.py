@@ -11,7 +11,6 @@ import json
 import shutil
 import weakref
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field, replace
 from itertools import islice
 from pathlib import Path
 from typing import Any
@@ -19,13 +18,11 @@ from typing import Any
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
-from blamelex.context import ContextRules
-from blamelex.findings import SEVERITIES, Finding, drops, severity_rank
+from blamelex.findings import SEVERITIES, Finding, Selection, severity_rank
 from blamelex.lexicon import Lexicon, load_lexicon
-from blamelex.matching import Candidate, LexiconMatcher
+from blamelex.pipeline import Pipeline
 from blamelex.rephrase import render_all
-from blamelex.scoring import RuleScorer
-from blamelex.sentences import sentence_bounds
+from blamelex.scoring import Scored
 from blamelex.tokenregex import TokenText
 
 CHUNK_DOCS = 32
@@ -79,19 +76,6 @@ _Found = tuple[list[tuple[Span, dict[str, Any]]], list[tuple[Span, dict[str, Any
 """One doc's (kept, dropped, findings of the kept)."""
 
 
-@dataclass
-class _Batch:
-    """A batch of docs on its way through the component (see `BlamelexComponent.pipe`)."""
-
-    tokens: list[TokenText]
-    found: list[list[Candidate]]
-    bounds: list[tuple[Doc, list[Candidate], list[tuple[int, int]]]] = field(
-        default_factory=list)
-    jobs: list[tuple[int, int, int]] = field(default_factory=list)
-    texts: list[str] = field(default_factory=list)
-    """The sentences for the model."""
-
-
 class BlamelexComponent:
     """Finds victim-blaming language in a Doc. Create it with ``nlp.add_pipe("blamelex")``."""
 
@@ -107,10 +91,11 @@ class BlamelexComponent:
         threshold: float = 0.5,
         keep_suppressed: bool = False,
         lexicon: Lexicon | None = None,
-        model: str | None = None,
+        model: str | None = "default",
         screener: bool = False,
         context: bool = True,
         model_threads: int | None = None,
+        proposal_min_prob: float | None = None,
     ) -> None:
         if min_severity is not None and min_severity not in SEVERITIES:
             raise ValueError(f"min_severity must be one of {SEVERITIES}, got {min_severity!r}")
@@ -124,21 +109,31 @@ class BlamelexComponent:
         self.min_severity = min_severity
         self.threshold = float(threshold)
         self.keep_suppressed = bool(keep_suppressed)
-        full = lexicon if lexicon is not None else load_lexicon(extra=self.extra_lexicons)
-        self.lexicon = full.filtered(self.select, self.ignore, self.min_severity)
+        self.model_name = model
+        self.screener = bool(screener)
+        self.use_context = bool(context)
+        self.model_threads = model_threads
+        self.proposal_min_prob = proposal_min_prob
         tokenizer = nlp.tokenizer
 
         def tokenize(text: str) -> list[str]:
             return [t.text for t in tokenizer(text)]
 
-        self.matcher = LexiconMatcher(nlp.vocab, self.lexicon, tokenize)
-        self.context = ContextRules(nlp.vocab, self.lexicon.sets)
-        self.scorer = RuleScorer()
-        self.model_name = model
-        self.screener = bool(screener)
-        self.use_context = bool(context)
-        self.model_threads = model_threads
+        self._build(nlp.vocab, lexicon if lexicon is not None
+                    else load_lexicon(extra=self.extra_lexicons), tokenize)
+
+    def _build(self, vocab: Any, full: Lexicon, tokenize: Any) -> None:
+        """The pipeline over the whole lexicon ``full``, with this component's settings."""
+        selection = Selection.of(self.select, self.ignore, self.min_severity)
+        self.lexicon = full.filtered(self.select, self.ignore, self.min_severity)
+        """The entries whose findings are reported."""
         self.model = self._load_model()
+        self.pipeline = Pipeline.build(vocab, full, tokenize=tokenize, selection=selection,
+                                       threshold=self.threshold, model=self.model,
+                                       context=self.use_context)
+        self.matcher = self.pipeline.matcher
+        self.context = self.pipeline.context
+        self.scorer = self.pipeline.scorer
 
     def _load_model(self) -> Any:
         from blamelex.model import ModelScorer, resolve_model
@@ -147,7 +142,7 @@ class BlamelexComponent:
         if folder is None:
             return None
         return ModelScorer(folder, screener=self.screener, threads=self.model_threads,
-                           context=self.use_context)
+                           context=self.use_context, min_prob=self.proposal_min_prob)
 
     def __call__(self, doc: Doc) -> Doc:
         """Annotate ``doc`` with findings."""
@@ -188,56 +183,29 @@ class BlamelexComponent:
         if batch:
             yield batch
 
-    def _prepare(self, docs: Sequence[Doc]) -> _Batch:
-        """Token strings and candidates of ``docs``, one step over all of them before the next
-        (each step's tables then stay in the CPU caches; measured in docs/benchmarks.md), and
-        the sentences the model is to read."""
-        texts = [TokenText.of(doc) for doc in docs]
-        windows = [self.matcher.windows(doc, text) for doc, text in zip(docs, texts, strict=True)]
-        found = [self.matcher(doc, text, w) if w else []
-                 for doc, text, w in zip(docs, texts, windows, strict=True)]
-        work = _Batch(texts, found)
-        if self.model is not None:
-            work.bounds = [(doc, cands, sentence_bounds(doc, text))
-                           for doc, cands, text in zip(docs, found, texts, strict=True)]
-            work.jobs, work.texts = self.model.prepare(work.bounds)
-        return work
-
-    def _finish(self, docs: Sequence[Doc], work: _Batch) -> None:
-        """The model (if any) on the batch's sentences, then context rules and findings."""
-        if self.model is not None:
-            self.model.apply(work.bounds, work.jobs, self.model.infer(work.texts))
-        if self.use_context:
-            for doc, cands, text in zip(docs, work.found, work.tokens, strict=True):
-                if cands:
-                    self.context.apply(doc, cands, text=text)
-        found = [self._findings(cands, text)
-                 for cands, text in zip(work.found, work.tokens, strict=True)]
-        for doc, result in zip(docs, found, strict=True):
-            self._store(doc, result)
-
     def _process(self, docs: Sequence[Doc]) -> None:
-        """Annotate ``docs``."""
-        self._finish(docs, self._prepare(docs))
+        """Annotate ``docs``: the pipeline's scored candidates become findings on each doc."""
+        work = self.pipeline.prepare(docs)
+        for doc, scored, text in zip(docs, self.pipeline.finish(work), work.tokens,
+                                     strict=True):
+            self._store(doc, self._findings(scored, text))
 
-    def _findings(self, candidates: list[Candidate], text: TokenText) -> _Found:
+    def _findings(self, scored: list[Scored], text: TokenText) -> _Found:
         """The findings kept and dropped (built only if `keep_suppressed`) of one doc."""
         kept: list[tuple[Span, dict[str, Any]]] = []
         dropped: list[tuple[Span, dict[str, Any]]] = []
         findings: list[Finding] = []
-        lowers = text.lowers if candidates else []
-        for cand in candidates:
-            score, trace = self._score(cand)
-            removed = score < self.threshold or (self.model is None and drops(cand.modifiers))
-            if removed and not self.keep_suppressed:
+        lowers = text.lowers if scored else []
+        for result in scored:
+            if not result.keep and not self.keep_suppressed:
                 continue  # nobody will see it: no finding is built
-            finding = self._finding(cand, score, trace, lowers)
+            finding = self._finding(result, lowers)
             data = finding.to_dict()
-            if removed:
+            if not result.keep:
                 data["_suppressed"] = True
-                dropped.append((cand.span, data))
+                dropped.append((result.candidate.span, data))
             else:
-                kept.append((cand.span, data))
+                kept.append((result.candidate.span, data))
                 findings.append(finding)
         return kept, dropped, findings
 
@@ -264,18 +232,9 @@ class BlamelexComponent:
             return span
         return Span(span.doc, span.start, span.end, label=data["code"])
 
-    def _score(self, cand: Candidate) -> tuple[float, tuple[str, ...]]:
-        """The candidate's score and the trace of how it was reached."""
-        if self.model is None:
-            return self.scorer.score(cand)
-        score, trace = self.model.score(cand, self.scorer.prior(cand.entry))
-        # modifiers are inputs of the calibrated score, not hard drops
-        cand.modifiers = [replace(m, effect="calibrated", factor=1.0) for m in cand.modifiers]
-        return score, trace
-
-    def _finding(
-        self, cand: Candidate, score: float, trace: tuple[str, ...], lowers: Sequence[str]
-    ) -> Finding:
+    @staticmethod
+    def _finding(result: Scored, lowers: Sequence[str]) -> Finding:
+        cand = result.candidate
         entry = cand.entry
         span = cand.span
         text = span.text
@@ -286,14 +245,14 @@ class BlamelexComponent:
             code=entry.code,
             category=entry.category,
             severity=entry.severity,
-            score=score,
+            score=result.score,
             explanation=entry.explanation,
             suggestions=render_all(entry.suggestions, span, lowers, text),
             sources=entry.sources,
             modifiers=tuple(cand.modifiers),
             origin=cand.origin,
             term=entry.term,
-            trace=trace,
+            trace=result.trace,
         )
 
     def suppressed(self, doc: Doc) -> list[Finding]:
@@ -322,6 +281,7 @@ class BlamelexComponent:
             "model": self.model_name,
             "screener": self.screener,
             "context": self.use_context,
+            "proposal_min_prob": self.proposal_min_prob,
         }
         (folder / "settings.json").write_text(json.dumps(settings, indent=2), encoding="utf-8")
 
@@ -339,12 +299,8 @@ class BlamelexComponent:
         self.model_name = settings.get("model")
         self.screener = bool(settings.get("screener", False))
         self.use_context = bool(settings.get("context", True))
-        self.model = self._load_model()
-        full = load_lexicon(extra=extra)
-        self.lexicon = full.filtered(self.select, self.ignore, self.min_severity)
-        vocab = self.matcher.vocab
-        self.matcher = LexiconMatcher(vocab, self.lexicon, None)
-        self.context = ContextRules(vocab, self.lexicon.sets)
+        self.proposal_min_prob = settings.get("proposal_min_prob")
+        self._build(self.matcher.vocab, load_lexicon(extra=extra), None)
         return self
 
 
@@ -357,10 +313,11 @@ class BlamelexComponent:
         "min_severity": None,
         "threshold": 0.5,
         "keep_suppressed": False,
-        "model": None,
+        "model": "default",
         "screener": False,
         "context": True,
         "model_threads": None,
+        "proposal_min_prob": None,
     },
 )
 def make_blamelex(
@@ -376,6 +333,7 @@ def make_blamelex(
     screener: bool,
     context: bool,
     model_threads: int | None,
+    proposal_min_prob: float | None,
 ) -> BlamelexComponent:
     """spaCy factory for the blamelex component."""
     return BlamelexComponent(
@@ -391,6 +349,7 @@ def make_blamelex(
         screener=screener,
         context=context,
         model_threads=model_threads,
+        proposal_min_prob=proposal_min_prob,
     )
 
 

@@ -148,6 +148,7 @@ def build_nlp(
     screener: bool = False,
     context: bool = True,
     model_threads: int | None = None,
+    proposal_min_prob: float | None = None,
 ) -> Language:
     """A blank English pipeline with the blamelex component added."""
     nlp = spacy.blank("en")
@@ -168,6 +169,7 @@ def build_nlp(
             "screener": screener,
             "context": context,
             "model_threads": model_threads,
+            "proposal_min_prob": proposal_min_prob,
         },
     )
     return nlp
@@ -185,6 +187,7 @@ def load(
     screener: bool = False,
     context: bool = True,
     model_threads: int | None = None,
+    proposal_min_prob: float | None = None,
 ) -> Detector:
     """Load a detector.
 
@@ -204,6 +207,11 @@ def load(
         model_threads: sentences the model runs at once, one core each (default: every core
             this process may use; give 1 per task where a scheduler such as Spark already
             runs one task per core).
+        proposal_min_prob: let the model report spans the lexicon lacks when its mean token
+            probability reaches this (``None``, the default: it proposes nothing; the bundled
+            model's proposals are off because on real text they flag more neutral passages than
+            blaming ones at every threshold, docs/ARCHITECTURE.md). Proposals must be whole
+            words with a content word; context rules and ``select``/``ignore`` apply to them.
     """
     return Detector(
         build_nlp(
@@ -217,5 +225,6 @@ def load(
             screener=screener,
             context=context,
             model_threads=model_threads,
+            proposal_min_prob=proposal_min_prob,
         )
     )

@@ -143,3 +143,74 @@ def predict_model_only(model: str, texts: Sequence[str]) -> list[list[Span]]:
             spans += [(base + a, base + b, cat) for a, b, cat, _ in span_model.spans(tp)]
         out.append(spans)
     return out
+
+
+REAL_DEV = "../shared/realtext/dev.jsonl"
+"""The real-text development set, relative to the project root (never copied into the repo)."""
+
+
+def read_real(path: str) -> list[dict[str, Any]]:
+    """The items of a real-text set (JSON lines; see ../shared/realtext/README.md)."""
+    import json
+
+    with open(path, encoding="utf-8") as fh:
+        return [json.loads(line) for line in fh if line.strip()]
+
+
+def item_voice(item: dict[str, Any]) -> str | None:
+    """``own`` if any gold span of a blaming item is in the record's own voice, else
+    ``reported`` (``None`` for items that are not blaming)."""
+    if item.get("kind") != "blaming":
+        return None
+    voices = {s.get("voice", "own") for s in item.get("spans", [])}
+    return "own" if "own" in voices or not voices else "reported"
+
+
+def real_text_metrics(
+    items: Sequence[dict[str, Any]], predicted: Sequence[Sequence[tuple[int, int]]],
+    voice: str | None = None,
+) -> dict[str, float]:
+    """The real-text table for one system: passage-level recall, precision and F1 of blaming
+    against neutral passages, the share of neutral and meta passages flagged, and phrase
+    recall (gold spans overlapped by a finding). ``voice`` keeps only blaming items of that
+    voice (``own`` / ``reported``) on the positive side; neutral and meta items always count.
+    """
+    flagged = [bool(p) for p in predicted]
+    pos = [k for k, it in enumerate(items) if it["kind"] == "blaming"
+           and (voice is None or item_voice(it) == voice)]
+    neg = [k for k, it in enumerate(items) if it["kind"] == "neutral"]
+    meta = [k for k, it in enumerate(items) if it["kind"] == "meta"]
+    tp = sum(flagged[k] for k in pos)
+    fp = sum(flagged[k] for k in neg)
+    recall = tp / len(pos) if pos else 0.0
+    precision = tp / (tp + fp) if tp + fp else 0.0
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    gold = found = 0
+    for k in pos:
+        for s in items[k]["spans"]:
+            if voice is not None and s.get("voice", "own") != voice:
+                continue
+            text = items[k]["text"]
+            start = text.find(s["text"])
+            if start < 0:
+                continue
+            end = start + len(s["text"])
+            gold += 1
+            found += any(a < end and start < b for a, b in predicted[k])
+    return {
+        "passages": len(pos), "recall": round(recall, 3), "precision": round(precision, 3),
+        "f1": round(f1, 3), "neutral_flagged": round(fp / len(neg), 3) if neg else 0.0,
+        "phrase_recall": round(found / gold, 3) if gold else 0.0,
+        "meta_flagged": round(sum(flagged[k] for k in meta) / len(meta), 3) if meta else 0.0,
+    }
+
+
+def format_real_table(rows: Sequence[tuple[str, dict[str, float]]]) -> str:
+    """A markdown table of `real_text_metrics` results, one row per system."""
+    head = ("| system | passages | recall | precision | F1 | neutral flagged | phrase recall "
+            "| meta flagged |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n")
+    body = "".join(
+        f"| {name} | {m['passages']} | {m['recall']:.3f} | {m['precision']:.3f} | {m['f1']:.3f} "
+        f"| {m['neutral_flagged']:.1%} | {m['phrase_recall']:.3f} | {m['meta_flagged']:.1%} |\n"
+        for name, m in rows)
+    return head + body

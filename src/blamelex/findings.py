@@ -45,6 +45,55 @@ def drops(modifiers: Iterable[Modifier]) -> bool:
 
 
 @dataclass(frozen=True)
+class TraceStep:
+    """What one pipeline stage contributed to a finding's score (as in Presidio's
+    ``AnalysisExplanation``): ``stage`` is ``lexicon``, ``context``, ``model`` or ``scoring``."""
+
+    stage: str
+    what: str
+    """``prior``, a modifier name, ``probability``, ``calibrated`` or ``decision``."""
+    value: float
+    note: str
+    """The step in words."""
+
+    def __str__(self) -> str:
+        return self.note
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Which findings a user asked for: ``select`` / ``ignore`` by code prefix (``VB1``) or
+    category name, and a minimum severity. Applies alike to lexicon and model findings."""
+
+    select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    min_severity: str | None = None
+
+    @classmethod
+    def of(cls, select: Iterable[str] = (), ignore: Iterable[str] = (),
+           min_severity: str | None = None) -> Selection:
+        """A selection from user input (blank keys are left out)."""
+        return cls(tuple(k.strip() for k in select if k.strip()),
+                   tuple(k.strip() for k in ignore if k.strip()), min_severity)
+
+    @staticmethod
+    def _hit(code: str, category: str, keys: tuple[str, ...]) -> bool:
+        return any(category == k or code.startswith(k.upper()) for k in keys)
+
+    def admits(self, code: str, category: str, severity: str) -> bool:
+        """True if a finding with this code, category and severity is wanted."""
+        if self.select and not self._hit(code, category, self.select):
+            return False
+        if self.ignore and self._hit(code, category, self.ignore):
+            return False
+        return not (self.min_severity
+                    and severity_rank(severity) < severity_rank(self.min_severity))
+
+    def __bool__(self) -> bool:
+        return bool(self.select or self.ignore or self.min_severity)
+
+
+@dataclass(frozen=True)
 class Suggestion:
     """A replacement for ``text[start:end]`` that keeps the concern explicit."""
 
@@ -75,8 +124,9 @@ class Finding:
     """``lexicon`` (a lexicon entry matched) or ``model`` (found by the model alone)."""
     term: str = ""
     """The lexicon entry's headline term."""
-    trace: tuple[str, ...] = field(default_factory=tuple)
-    """How the score was reached, one step a line (prior, each modifier, model)."""
+    trace: tuple[TraceStep, ...] = field(default_factory=tuple)
+    """How the score was reached, stage by stage (lexicon prior, each context modifier, model
+    probability, calibrated score, the keep/drop decision)."""
 
     @property
     def suppressed(self) -> bool:
@@ -99,7 +149,9 @@ class Finding:
             "modifiers": tuple({"name": m.name, "rule": m.rule, "trigger": m.trigger,
                                 "effect": m.effect, "factor": m.factor}
                                for m in self.modifiers),
-            "origin": self.origin, "term": self.term, "trace": tuple(self.trace),
+            "origin": self.origin, "term": self.term,
+            "trace": tuple({"stage": t.stage, "what": t.what, "value": t.value, "note": t.note}
+                           for t in self.trace),
         }
 
     @classmethod
@@ -119,7 +171,7 @@ class Finding:
             modifiers=tuple(Modifier(**m) for m in data.get("modifiers", ())),
             origin=str(data.get("origin", "lexicon")),
             term=str(data.get("term", "")),
-            trace=tuple(data.get("trace", ())),
+            trace=tuple(TraceStep(**t) for t in data.get("trace", ())),
         )
 
 

@@ -23,6 +23,23 @@ if TYPE_CHECKING:
 
 DEFAULT_MODEL = "blamelex-span-v1"
 
+def has_evidence(span: Span, start: int, end: int) -> bool:
+    """True if a span the model proposes is whole words and carries meaning of its own.
+
+    ``start``/``end`` are the model's own character offsets; ``span`` is the run of whole
+    tokens around them. A proposal must start and end at word boundaries, hold at least two
+    words, and at least one content word: lower-case, alphabetic, three letters or more and not
+    a stop word. So a name, a pronoun, an auxiliary or a determiner, alone or together ("Priya
+    is", "of the"), is never a finding, nor is a single word the lexicon does not know.
+    """
+    if len(span) == 0 or span.start_char != start:
+        return False
+    if any(ch.isalpha() for ch in span.doc.text[end:span.end_char]):
+        return False  # the model stopped inside a word
+    words = [tok for tok in span if not (tok.is_punct or tok.is_space)]
+    return len(words) >= 2 and any(
+        tok.is_alpha and tok.is_lower and not tok.is_stop and len(tok) >= 3 for tok in words)
+
 
 def default_model_dir() -> Path:
     """Folder of the bundled model: inside the installed package, or models/ in a checkout."""
@@ -69,7 +86,7 @@ class ModelScorer:
     """
 
     def __init__(self, folder: str | Path, *, screener: bool = False, threads: int | None = None,
-                 min_prob: float = 0.5, context: bool = True) -> None:
+                 min_prob: float | None = None, context: bool = True) -> None:
         from blamelex.model.fusion import Screener, load_calibration
         from blamelex.model.runtime import SpanModel
 
@@ -87,26 +104,18 @@ class ModelScorer:
         self.name = str(meta.get("name", self.folder.name))
         self.stats = {"sentences": 0, "to_model": 0}
 
-    def annotate(self, batch: Sequence[tuple[Doc, list[Candidate], list[tuple[int, int]]]]) -> None:
-        """Set ``model_prob`` on candidates and append model-only candidates (in place).
-
-        ``batch`` holds (doc, candidates, sentence token bounds) for each doc. (`prepare`,
-        `infer` and `apply` are its three steps; the component runs `prepare` with its other
-        per-chunk preparation and the other two when it finishes the chunk.)
-        """
-        jobs, texts = self.prepare(batch)
-        self.apply(batch, jobs, self.infer(texts))
-
     def prepare(
         self, batch: Sequence[tuple[Doc, list[Candidate], list[tuple[int, int]]]]
     ) -> tuple[list[tuple[int, int, int]], list[str]]:
         """The sentences to run the model on: (doc index, start token, end token) and text."""
         jobs: list[tuple[int, int, int]] = []
         texts: list[str] = []
-        for d, (doc, _cands, bounds) in enumerate(batch):
+        for d, (doc, cands, bounds) in enumerate(batch):
             for s, e in bounds:
                 if e <= s:
                     continue
+                if self.min_prob is None and not any(s <= c.span.start < e for c in cands):
+                    continue  # proposals off: only sentences with a candidate need the model
                 jobs.append((d, s, e))
                 texts.append(Span(doc, s, e).text)
         self.stats["sentences"] += len(texts)
@@ -138,9 +147,11 @@ class ModelScorer:
             for c in in_sent:
                 c.model_prob = self.model.span_probability(
                     tp, c.span.start_char - base, c.span.end_char - base)
+            if self.min_prob is None:
+                continue
             for start, end, category, prob in self.model.spans(tp, self.min_prob):
                 span = doc.char_span(base + start, base + end, alignment_mode="expand")
-                if span is None or len(span) == 0:
+                if span is None or not has_evidence(span, base + start, base + end):
                     continue
                 if any(span.start < c.span.end and c.span.start < span.end for c in cands):
                     continue
@@ -152,26 +163,6 @@ class ModelScorer:
             for c in cands:
                 if c.model_prob is None:
                     c.model_prob = 0.0  # skipped by the screener: clearly benign sentence
-
-    def score(self, cand: Candidate, prior: float) -> tuple[float, tuple[str, ...]]:
-        """Calibrated probability and a trace of the inputs."""
-        from blamelex.model.fusion import candidate_features
-
-        mods = [m.name for m in cand.modifiers] if self.use_context else []
-        x = candidate_features(cand.origin, prior, cand.entry.severity, cand.model_prob or 0.0,
-                               mods, self.calibrator.features)
-        p = self.calibrator.probability(x)
-        trace = []
-        if cand.origin == "lexicon":
-            trace.append(f"lexicon {cand.entry.code} ({cand.entry.severity}): prior {prior:.2f}")
-        else:
-            trace.append(f"model span, category {cand.entry.category}")
-        trace.append(f"model {self.name}: p={cand.model_prob or 0.0:.3f}")
-        for m in cand.modifiers:
-            trace.append(f"{m.name} by {m.rule} on {m.trigger!r}"
-                         + ("" if self.use_context else " (ignored: context off)"))
-        trace.append(f"calibrated score {p:.3f}")
-        return round(p, 4), tuple(trace)
 
     def info(self) -> dict[str, Any]:
         """Name, folder and screener state, for reports."""

@@ -38,20 +38,18 @@ def collect(folder: Path, items: Sequence[dict[str, Any]]) -> tuple[np.ndarray, 
     import spacy
 
     from blamelex.component import BlamelexComponent
-    from blamelex.sentences import sentence_bounds
 
     nlp = spacy.blank("en")
-    comp = BlamelexComponent(nlp, model=str(folder), screener=False)
-    prior = comp.scorer.prior
+    pipeline = BlamelexComponent(nlp, model=str(folder), screener=False).pipeline
+    prior = pipeline.scorer.prior
     full, noctx, labels = [], [], []
     docs = list(nlp.pipe([i["text"] for i in items], batch_size=64))
-    # the pipeline above is blank (no blamelex pipe added); run the pieces explicitly
+    # the pipeline's stages up to scoring: the calibrator is fitted on what scoring sees
     for start in range(0, len(docs), 64):
-        chunk = docs[start : start + 64]
-        work = [(d, comp.matcher(d), sentence_bounds(d)) for d in chunk]
-        comp.model.annotate(work)
-        for (doc, cands, _), item in zip(work, items[start : start + 64], strict=True):
-            comp.context.apply(doc, cands)
+        work = pipeline.prepare(docs[start : start + 64])
+        pipeline.propose(work)
+        pipeline.contextualise(work)
+        for cands, item in zip(work.candidates, items[start : start + 64], strict=True):
             gold = [(s["start"], s["end"], s["category"]) for s in item["spans"]]
             for c in cands:
                 mods = [m.name for m in c.modifiers]
