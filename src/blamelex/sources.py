@@ -34,6 +34,9 @@ class Document:
     skipped: str = ""
     warnings: list[str] = field(default_factory=list)
     record_id: str | None = None
+    """For a record of an export (CSV, JSON Lines, Parquet): its id, or its record number."""
+    column: str | None = None
+    """For a record of an export: the column ``text`` comes from."""
     offset: int = 0
     """Character offset of ``text`` in the whole file (non-zero for chunks of a large file)."""
     line_offset: int = 0
