@@ -252,7 +252,9 @@ def _findings(fmt: str, out: str, path: Path) -> list[dict[str, Any]]:
         found = []
         for r in log["runs"][0]["results"]:
             logical = r["locations"][0]["logicalLocations"][0]
-            assert logical["name"] == r["properties"]["record"]["case_id"]
+            case_id = r["properties"]["record"]["case_id"]
+            assert logical["fullyQualifiedName"] == f"{case_id}/notes"
+            assert "region" not in r["locations"][0]["physicalLocation"]
             found.append({**r["properties"]["record"], "code": r["ruleId"]})
         return found
     assert fmt == "text"

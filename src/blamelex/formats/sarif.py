@@ -1,4 +1,17 @@
-"""SARIF 2.1.0 output; suggestions are carried as fixes (replacements)."""
+"""SARIF 2.1.0 output; suggestions are carried as fixes (replacements) where they can apply.
+
+A finding in a text file has a physical location: the file and a region (line, column and
+character offset in the file), and its suggestions are fixes that replace that region.
+
+A finding in a record of an export (a CSV, JSON Lines or Parquet row) has no region: its
+offsets count in the record's text, not in the file, so a region would point a viewer at the
+wrong characters of the CSV file, and a fix applied there would corrupt it. Such a finding is
+located by the file (``artifactLocation`` without a region) and a logical location naming the
+record and the column, ``"<id>/<column>"``; the position inside the record's text is in the
+result's ``properties.recordLocation``, and no fixes are offered (``blamelex rewrite FILE
+--text-column COL`` rewrites a CSV or JSON Lines export safely). Text read from stdin gets no
+fixes either: there is no file to apply them to.
+"""
 
 from __future__ import annotations
 
@@ -42,31 +55,45 @@ class SarifFormatter(Formatter):
         return {"startLine": line, "startColumn": col, "endLine": end_line,
                 "endColumn": end_col, "charOffset": start, "charLength": end - start}
 
+    def _location(self, result: ScanResult, region: dict[str, Any] | None) -> dict[str, Any]:
+        """The file with ``region``, or for a record the file and the record's logical location
+        (never a region: see the module's docstring)."""
+        doc = result.document
+        physical: dict[str, Any] = {"artifactLocation": {"uri": _uri(doc.path)}}
+        if doc.record_id is None:
+            if region is not None:
+                physical["region"] = region
+            return {"physicalLocation": physical}
+        column = doc.column or "text"
+        return {"physicalLocation": physical,
+                "logicalLocations": [{"name": column, "kind": "property",
+                                      "fullyQualifiedName": f"{doc.record_id}/{column}"}]}
+
     def _result(self, result: ScanResult, f: Finding) -> dict[str, Any]:
         if f.code not in self.rule_ids:
             self.rule_ids.append(f.code)
-        uri = _uri(result.document.path)
+        doc = result.document
+        uri = _uri(doc.path)
+        region = self._region(result, f.start, f.end)
         out: dict[str, Any] = {
             "ruleId": f.code,
             "ruleIndex": self.rule_ids.index(f.code),
             "level": _LEVEL.get(f.severity, "note"),
             "message": {"text": message(f)},
-            "locations": [{"physicalLocation": {
-                "artifactLocation": {"uri": uri},
-                "region": self._region(result, f.start, f.end)}}],
+            "locations": [self._location(result, region)],
             "properties": {"category": f.category, "severity": f.severity, "score": f.score,
                            "origin": f.origin,
                            "modifiers": [m.name for m in f.modifiers]},
         }
-        if result.document.record_id is not None:
-            # A record of an export: the region counts lines in the record's text, so name the
-            # record too, or a viewer could not tell which row of the file is meant.
-            out["locations"][0]["logicalLocations"] = [{
-                "name": result.document.record_id, "kind": "record",
-                "fullyQualifiedName": f"{uri}:{result.document.record_id}"}]
+        if doc.record_id is not None:
+            # Where the finding is inside the record's text (lines and columns of that text).
+            out["properties"]["recordLocation"] = {
+                "record": doc.record_id, "column": doc.column or "text", **region}
         if result.extra:
             out["properties"]["record"] = {k: "" if v is None else str(v)
                                            for k, v in result.extra.items()}
+        if doc.record_id is not None or uri == "stdin":
+            return out  # no file whose text the offsets index: no fixes
         fixes = []
         for s in f.suggestions:
             fixes.append({
@@ -81,14 +108,19 @@ class SarifFormatter(Formatter):
             out["fixes"] = fixes
         return out
 
+    def _notify(self, result: ScanResult, level: str, text: str) -> None:
+        doc = result.document
+        where = doc.path if doc.record_id is None else f"{doc.path}:{doc.record_id}"
+        self.notifications.append({"level": level, "message": {"text": f"{where}: {text}"},
+                                   "locations": [self._location(result, None)]})
+
     def write(self, result: ScanResult) -> None:
         doc = result.document
         if doc.error or doc.skipped:
-            self.notifications.append({
-                "level": "error" if doc.error else "warning",
-                "message": {"text": f"{doc.path}: {doc.error or doc.skipped}"},
-            })
+            self._notify(result, "error" if doc.error else "warning", doc.error or doc.skipped)
             return
+        for w in doc.warnings:
+            self._notify(result, "warning", w)
         for f in result.findings:
             self.results.append(self._result(result, f))
 
