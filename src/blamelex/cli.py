@@ -29,6 +29,11 @@ if TYPE_CHECKING:
 
 EXIT_CLEAN, EXIT_FINDINGS, EXIT_ERROR = 0, 1, 2
 
+
+class CliError(Exception):
+    """A mistake in the command's arguments, reported as ``blamelex: MESSAGE`` (exit 2)."""
+
+
 _EPILOG_MAIN = """\
 examples:
   blamelex scan examples/notes/                 scan a folder of .txt notes
@@ -63,6 +68,21 @@ every output format (Parquet needs: pip install 'blamelex[parquet]').
 text output: path:line:col: CODE [severity] message (suggest: ...)
              path:ID:line:col: ... for a record (ID: the --id-column value, else the record
              number, counting data rows from 1)
+"""
+
+
+_EPILOG_REWRITE = """\
+examples:
+  blamelex rewrite note.txt
+  blamelex rewrite note.txt --write
+  blamelex rewrite export.csv --text-column notes --id-column case_id
+  blamelex rewrite export.csv --text-column notes --write
+
+record exports: a FILE ending in .csv, .jsonl or .parquet is never rewritten as plain text;
+name the column to rewrite with --text-column. The diff then shows each changed record's text,
+labelled path:ID. --write changes only that column's cells (CSV: the changed rows are written
+again by a CSV writer; JSON Lines: the changed lines as JSON) and refuses a file with malformed
+rows. Parquet files are shown, not written.
 """
 
 
@@ -167,11 +187,17 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Print a unified diff that replaces each finding with its "
                                     "first suggestion. The file changes only with --write, "
                                     "which keeps a backup FILE.orig.",
-                        epilog="example:\n  blamelex rewrite note.txt\n"
-                               "  blamelex rewrite note.txt --write",
+                        epilog=_EPILOG_REWRITE,
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     rw.add_argument("file", metavar="FILE", help="file to rewrite, or - for stdin")
     rw.add_argument("--write", action="store_true", help="change the file (backup: FILE.orig)")
+    rwr = rw.add_argument_group("record exports (.csv, .jsonl, .parquet)")
+    rwr.add_argument("--text-column", metavar="COL",
+                     help="the column to rewrite (required for a .csv, .jsonl or .parquet "
+                          "FILE); every other column, the header and the rows stay as they are")
+    rwr.add_argument("--id-column", metavar="COL",
+                     help="column identifying each record in the diff (default: the record "
+                          "number)")
     _add_detector_options(rw)
 
     ex = sub.add_parser("explain", help="explain a code: why it harms, what to write instead",
@@ -293,6 +319,20 @@ def _err(msg: str) -> None:
     sys.stderr.write(f"blamelex: {msg}\n")
 
 
+def _check_output(path: str, option: str = "--output") -> Path:
+    """The folder ``path`` will be written in; a `CliError` naming it when it is missing."""
+    target = Path(path)
+    folder = target.parent
+    if not folder.exists():
+        raise CliError(f"output folder {folder} does not exist (for {option} {path}); "
+                       "create it first")
+    if not folder.is_dir():
+        raise CliError(f"output folder {folder} is not a folder (for {option} {path})")
+    if target.is_dir():
+        raise CliError(f"{path} is a folder; {option} needs a file name, e.g. {folder / 'out'}")
+    return folder
+
+
 @contextmanager
 def _output(path: str | None) -> Iterator[IO[str]]:
     """stdout, or a file written atomically (temp file in the same folder, then rename)."""
@@ -300,8 +340,12 @@ def _output(path: str | None) -> Iterator[IO[str]]:
         yield sys.stdout
         return
     target = Path(path)
-    folder = target.parent if str(target.parent) else Path(".")
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    folder = _check_output(path)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:  # the temporary file's name would mean nothing to the user
+        raise CliError(f"cannot write {path}: output folder {folder}: "
+                       f"{exc.strerror or exc}") from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
             yield fh
@@ -314,9 +358,67 @@ def _output(path: str | None) -> Iterator[IO[str]]:
         raise
 
 
+def _category_codes() -> dict[str, str]:
+    """Category -> the code of a model finding in it (VB100, VB200 ...; data/categories.yaml)."""
+    from importlib import resources
+
+    import yaml
+
+    text = (resources.files("blamelex") / "data" / "categories.yaml").read_text("utf-8")
+    return {name: str(raw["code"]) for name, raw in yaml.safe_load(text)["categories"].items()}
+
+
+def _listing(label: str, names: Sequence[str], width: int = 96) -> str:
+    import textwrap
+
+    return textwrap.fill(", ".join(names), width=width, initial_indent=f"  {label}: ",
+                         subsequent_indent=" " * (len(label) + 4), break_on_hyphens=False)
+
+
+def _did_you_mean(key: str, codes: Sequence[str], categories: Sequence[str]) -> str:
+    close = difflib.get_close_matches(key, categories, n=2, cutoff=0.6)
+    close += difflib.get_close_matches(key.upper(), codes, n=3 - len(close), cutoff=0.6)
+    return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+
+
+def check_selectors(keys: Sequence[str], option: str, codes: Sequence[str],
+                    categories: Sequence[str]) -> None:
+    """Raise `CliError` for a key of ``--select`` / ``--ignore`` that selects nothing: neither a
+    category nor a code or the prefix of one (``VB1``; codes in any case), listing the valid
+    ones."""
+    bad = [k for k in keys
+           if k not in categories and not any(c.startswith(k.upper()) for c in codes)]
+    if not bad:
+        return
+    lines = [f"{option}: unknown code or category {k!r}{_did_you_mean(k, codes, categories)}"
+             for k in bad]
+    lines.append(_listing("categories", categories))
+    lines.append(_listing("codes", codes))
+    lines.append("  (a code prefix such as VB1 stands for every code it starts; "
+                 "see 'blamelex lexicon list')")
+    raise CliError("\n".join(lines))
+
+
+def _check_detector_options(args: argparse.Namespace) -> None:
+    """Unknown codes and categories in --select / --ignore are errors (nothing is loaded
+    unless one of them is given)."""
+    select, ignore = _csv(args.select), _csv(args.ignore)
+    if not select and not ignore:
+        return
+    from blamelex.lexicon import CATEGORIES, load_lexicon
+
+    lexicon = load_lexicon(extra=args.lexicon)
+    model_codes = _category_codes()
+    codes = sorted({e.code for e in lexicon} | set(model_codes.values()))
+    categories = list(dict.fromkeys([*CATEGORIES, *model_codes, *lexicon.categories()]))
+    check_selectors(select, "--select", codes, categories)
+    check_selectors(ignore, "--ignore", codes, categories)
+
+
 def _load_detector(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from blamelex.detector import load
 
+    _check_detector_options(args)
     return load(
         extra_lexicons=args.lexicon,
         select=_csv(args.select),
@@ -342,7 +444,6 @@ def cmd_scan(args: argparse.Namespace) -> int:
     """Scan paths and write findings; returns the exit code."""
     from blamelex.findings import shift
     from blamelex.formats import ScanResult, get_formatter
-    from blamelex.parallel import scan_stream
     from blamelex.records import RecordColumns, check_columns, is_record_export, iter_records
     from blamelex.sources import DEFAULT_INCLUDE, Document, decode, iter_documents, iter_paths
 
@@ -354,6 +455,8 @@ def cmd_scan(args: argparse.Namespace) -> int:
         _err("--id-column and --keep-column need --text-column COL, the column to scan "
              "(e.g. blamelex scan export.csv --text-column notes --id-column case_id)")
         return EXIT_ERROR
+    if args.output:
+        _check_output(args.output)  # before the detector loads and the scan starts
     columns = (RecordColumns(args.text_column, args.id_column, tuple(args.keep_column))
                if args.text_column else None)
     for p in args.paths:
@@ -394,7 +497,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     show_progress = (not args.quiet and not args.no_progress and sys.stderr.isatty()
                      and (len(args.paths) > 1 or columns is not None
                           or any(os.path.isdir(p) for p in args.paths)))
-    counts = {"scanned": 0, "skipped": 0, "failed": 0, "findings": 0}
+    counts = {"scanned": 0, "skipped": 0, "failed": 0, "findings": 0, "warnings": 0}
     with _output(args.output) as out:
         formatter = get_formatter(args.format, out, lexicon=detector.component.lexicon,
                                   version=__version__, redact=args.redact)
@@ -403,7 +506,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
                     _progress(show_progress, documents()))
         # Unreadable documents travel with the rest (as empty text) so output keeps input order.
         pairs = ((d.text if d.ok else "", (d, extra)) for d, extra in docs)
-        for (doc, extra), findings in scan_stream(detector, pairs, args.jobs):
+        for (doc, extra), findings in detector.scan_pairs(pairs, args.jobs):
             if not _report(doc, extra, counts, args.quiet, formatter):
                 continue
             # chunks of a large file: offsets and lines are those of the whole file
@@ -413,9 +516,10 @@ def cmd_scan(args: argparse.Namespace) -> int:
             formatter.write(ScanResult(doc, findings, extra))
         formatter.end()
     if not args.quiet:
+        warned = f", {counts['warnings']} warning(s)" if counts["warnings"] else ""
         sys.stderr.write(
             f"blamelex: {counts['scanned']} scanned, {counts['skipped']} skipped, "
-            f"{counts['failed']} failed, {counts['findings']} finding(s)\n"
+            f"{counts['failed']} failed, {counts['findings']} finding(s){warned}\n"
         )
     if counts["failed"]:
         return EXIT_ERROR
@@ -442,6 +546,7 @@ def _report(doc, extra, counts, quiet, formatter) -> bool:  # type: ignore[no-un
             _err(f"{_where(doc)}: skipped: {doc.skipped}")
         formatter.write(ScanResult(doc, [], extra))
         return False
+    counts["warnings"] += len(doc.warnings)
     if doc.warnings and not quiet:
         for w in doc.warnings:
             _err(f"{_where(doc)}: warning: {w}")
@@ -461,6 +566,10 @@ def cmd_summary(args: argparse.Namespace) -> int:
     if args.plot and Path(args.plot).suffix.lower() != ".png":
         _err(f"{args.plot}: --plot writes PNG; name the file FILE.png")
         return EXIT_ERROR
+    if args.output:
+        _check_output(args.output)
+    if args.plot:
+        _check_output(args.plot, "--plot")
     by = list(args.by)
     if args.results == "-":
         summary = summarise(sys.stdin, by, "<stdin>")
@@ -478,8 +587,19 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 def cmd_rewrite(args: argparse.Namespace) -> int:
     """Print a diff of the rewrite; apply it with --write."""
+    from blamelex.records import is_record_export
     from blamelex.sources import decode, read_document
 
+    if args.file != "-" and is_record_export(args.file):
+        if not args.text_column:
+            raise CliError(f"{args.file} is a record export (.csv, .jsonl, .parquet) and is never "
+                           "rewritten as plain text; name the column to rewrite with "
+                           f"--text-column COL (e.g. blamelex rewrite {args.file} "
+                           "--text-column notes)")
+        return _rewrite_records(args)
+    if args.text_column or args.id_column:
+        raise CliError("--text-column and --id-column apply to a record export: a FILE ending "
+                       "in .csv, .jsonl or .parquet")
     if args.file == "-":
         text, _ = decode(sys.stdin.buffer.read())
         name = "<stdin>"
@@ -491,13 +611,7 @@ def cmd_rewrite(args: argparse.Namespace) -> int:
         text, name = doc.text, args.file
     detector = _load_detector(args)
     new_text, edits = detector.rewrite(text)
-    prefix = ("", "") if os.path.isabs(name) or name.startswith("<") else ("a/", "b/")
-    diff = difflib.unified_diff(
-        text.splitlines(keepends=True), new_text.splitlines(keepends=True),
-        fromfile=f"{prefix[0]}{name}", tofile=f"{prefix[1]}{name}",
-    )
-    for line in diff:
-        sys.stdout.write(line if line.endswith(("\n", "\r")) else line + "\n")
+    _diff(text, new_text, name)
     sys.stdout.flush()
     if args.write and edits and args.file != "-":
         target = Path(args.file)
@@ -510,6 +624,91 @@ def cmd_rewrite(args: argparse.Namespace) -> int:
     elif edits:
         sys.stderr.write(f"blamelex: {len(edits)} edit(s); run with --write to apply\n")
     return EXIT_FINDINGS if edits and not args.write else EXIT_CLEAN
+
+
+def _diff(old: str, new: str, name: str) -> None:
+    """Write a unified diff of ``old`` -> ``new`` labelled ``name`` to stdout."""
+    prefix = ("", "") if os.path.isabs(name) or name.startswith("<") else ("a/", "b/")
+    diff = difflib.unified_diff(
+        old.splitlines(keepends=True), new.splitlines(keepends=True),
+        fromfile=f"{prefix[0]}{name}", tofile=f"{prefix[1]}{name}",
+    )
+    for line in diff:
+        sys.stdout.write(line if line.endswith(("\n", "\r")) else line + "\n")
+
+
+def _rewrite_records(args: argparse.Namespace) -> int:
+    """rewrite for a record export: a diff per changed record of its text column; --write
+    rewrites that column only (CSV and JSON Lines), keeping FILE.orig."""
+    import shutil
+
+    from blamelex.records import RecordColumns, check_columns, export_encoding, rewrite_records
+
+    name = args.file
+    if not os.path.isfile(name):
+        _err(f"{name}: cannot read: {'not a file' if os.path.exists(name) else 'no such file'}")
+        return EXIT_ERROR
+    if args.write and name.lower().endswith(".parquet"):
+        raise CliError(f"{name}: blamelex does not write Parquet files; run without --write to "
+                       "see the changes, or rewrite a CSV or JSON Lines export")
+    columns = RecordColumns(args.text_column, args.id_column)
+    check_columns(name, columns)  # a missing column stops us before the detector loads
+    detector = _load_detector(args)
+
+    def rewrite(text: str) -> tuple[str, int]:
+        new_text, edits = detector.rewrite(text)
+        return new_text, len(edits)
+
+    target = Path(name)
+    tmp: str | None = None
+    out: IO[str] | None = None
+    if args.write:
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp",
+                                       dir=target.parent)
+        except OSError as exc:
+            raise CliError(f"cannot write {name}: folder {target.parent}: "
+                           f"{exc.strerror or exc}") from None
+        out = os.fdopen(fd, "w", encoding=export_encoding(name), newline="")
+    records = changed = edits = malformed = 0
+    backup = target.with_name(target.name + ".orig")
+    try:
+        for rec in rewrite_records(name, columns, rewrite, out):
+            records += 1
+            if rec.warning:
+                malformed += 1
+                _err(f"{name}:{rec.record_id}: warning: {rec.warning}")
+            elif rec.changed:
+                changed += 1
+                edits += rec.edits
+                _diff(rec.old, rec.new, f"{name}:{rec.record_id}")
+        sys.stdout.flush()
+        if out is not None:
+            out.close()
+            if changed and not malformed:
+                assert tmp is not None
+                shutil.copymode(name, tmp)
+                shutil.copyfile(name, backup)
+                os.replace(tmp, name)
+                tmp = None
+    finally:
+        if out is not None:
+            out.close()
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:
+                pass
+    done = f"{edits} edit(s) in {changed} of {records} record(s)"
+    if args.write and malformed:
+        _err(f"{name}: not written: {malformed} malformed record(s) (see the warnings above); "
+             "fix them and run again")
+        return EXIT_ERROR
+    if args.write and changed:
+        _err(f"{done} written to {name} (column {args.text_column!r}); backup in {backup}")
+    elif changed:
+        _err(f"{done}; run with --write to apply")
+    return EXIT_FINDINGS if changed and not args.write else EXIT_CLEAN
 
 
 def cmd_explain(args: argparse.Namespace) -> int:
@@ -557,6 +756,12 @@ def cmd_lexicon(args: argparse.Namespace) -> int:
         return EXIT_ERROR if problems else EXIT_CLEAN
     if args.lexicon_command == "list":
         lexicon = lx.load_lexicon(extra=args.lexicon)
+        categories = list(dict.fromkeys([*lx.CATEGORIES, *lexicon.categories()]))
+        if args.category is not None and args.category not in categories:
+            close = difflib.get_close_matches(args.category, categories, n=2, cutoff=0.6)
+            hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+            raise CliError(f"--category: unknown category {args.category!r}{hint}\n"
+                           + _listing("categories", categories))
         for e in lexicon:
             if args.category and e.category != args.category:
                 continue
@@ -589,7 +794,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except ModelError as exc:
         _err(f"model: {exc}")
         return EXIT_ERROR
-    except (RecordError, SummaryError) as exc:
+    except (RecordError, SummaryError, CliError) as exc:
         _err(str(exc))
         return EXIT_ERROR
     except KeyboardInterrupt:
