@@ -444,6 +444,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
     """Scan paths and write findings; returns the exit code."""
     from blamelex.findings import shift
     from blamelex.formats import ScanResult, get_formatter
+    from blamelex.parallel import scan_stream
     from blamelex.records import RecordColumns, check_columns, is_record_export, iter_records
     from blamelex.sources import DEFAULT_INCLUDE, Document, decode, iter_documents, iter_paths
 
@@ -506,7 +507,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
                     _progress(show_progress, documents()))
         # Unreadable documents travel with the rest (as empty text) so output keeps input order.
         pairs = ((d.text if d.ok else "", (d, extra)) for d, extra in docs)
-        for (doc, extra), findings in detector.scan_pairs(pairs, args.jobs):
+        for (doc, extra), findings in scan_stream(detector, pairs, args.jobs):
             if not _report(doc, extra, counts, args.quiet, formatter):
                 continue
             # chunks of a large file: offsets and lines are those of the whole file
