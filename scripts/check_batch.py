@@ -9,11 +9,9 @@ import json
 import re
 import sys
 
-CATEGORIES = {
-    "responsibility_choice", "consent_relationship", "sexualising_label", "criminalising",
-    "minimising_risk", "credibility_engagement", "adultification", "abuse_euphemism",
-    "missing_status",
-}
+from blamelex.categories import categories
+
+CATEGORIES = set(categories())
 NEG_TYPES = {"benign_sense", "adult_referent", "negated", "quoted", "meta", "rewrite", "aware"}
 SPAN = re.compile(r"\[\[([^\[\]|]+)\|([a-z_]+)\]\]")
 
