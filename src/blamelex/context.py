@@ -19,75 +19,25 @@ from __future__ import annotations
 
 import bisect
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
-from typing import Any
 
-import yaml
 from spacy.lang.en.lex_attrs import like_num
 from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab
 
+from blamelex.context_rules import (
+    SENSE,
+    ContextRuleError,
+    ContextRuleSet,
+    Effect,
+    TriggerRule,
+    load_context_rules,
+)
 from blamelex.findings import Modifier
 from blamelex.lexicon.patterns import PatternError, compile_pattern
 from blamelex.matching import Candidate
 from blamelex.sentences import sentence_bounds
 from blamelex.tokenregex import TokenMatcher, TokenText
-
-_DETERMINERS = frozenset(
-    "the a an this that these those his her their its older old young younger local known "
-    "unknown adult several two three some other another same alleged named said".split()
-)
-
-
-# words that end an age expression ("34-year-old", "15 years"); other age cues start with a digit
-_AGE_ENDS = frozenset({"old", "olds", "yo", "yrs", "yr", "years"})
-
-
-class ContextRuleError(ValueError):
-    """The context rules file is invalid."""
-
-
-@dataclass(frozen=True)
-class TriggerRule:
-    """One trigger rule: a modifier, its direction and window, its patterns' key."""
-
-    id: str
-    modifier: str
-    direction: str
-    window: int
-    quoted_window: int
-    terminators: frozenset[str]
-    applies_to: str = "any"
-    enclosing: bool = False
-    shares: frozenset[str] = frozenset()
-    """Words a trigger may end on when the candidate starts with the same word ("describes
-    the 14-year-old as" + "as his partner"): the trigger then stands right before it."""
-
-
-@dataclass(frozen=True)
-class Effect:
-    """What a modifier does to a candidate's score."""
-
-    effect: str
-    factor: float
-
-
-def _load_rules_file(path: Path | None) -> dict[str, Any]:
-    if path is None:
-        text = (resources.files("blamelex") / "data" / "context_rules.yaml").read_text("utf-8")
-        where = "context_rules.yaml"
-    else:
-        text = Path(path).read_text(encoding="utf-8")
-        where = str(path)
-    try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise ContextRuleError(f"{where}: invalid YAML: {exc}") from exc
-    if not isinstance(data, dict):
-        raise ContextRuleError(f"{where}: top level must be a mapping")
-    return data
 
 
 def _cancelled(trigger: tuple[str, int, int], pseudo: Mapping[str, list[tuple[int, int]]]) -> bool:
@@ -97,70 +47,74 @@ def _cancelled(trigger: tuple[str, int, int], pseudo: Mapping[str, list[tuple[in
 
 
 class ContextRules:
-    """Applies the context rules to the candidates of one doc."""
+    """Applies the context rules to the candidates of one doc.
+
+    ``rules``: a rule set from `blamelex.context_rules.load_context_rules`; by default the
+    bundled rules plus those in the ``extra_rules`` files (an organisation's own). Raises
+    `ContextRuleError` (``file:line: ...``) for an invalid file or a pattern that cannot compile.
+    """
 
     def __init__(
         self,
         vocab: Vocab,
         sets: Mapping[str, list[str]],
-        path: Path | None = None,
+        rules: ContextRuleSet | None = None,
+        *,
+        extra_rules: Sequence[str | Path] = (),
     ) -> None:
-        data = _load_rules_file(path)
+        spec = rules if rules is not None else load_context_rules(extra_rules)
+        self.spec = spec
         self._matcher = TokenMatcher()
-        self.effects = {
-            name: Effect(str(v.get("effect", "drop")), float(v.get("factor", 0.0)))
-            for name, v in data.get("effects", {}).items()
-        }
-        default_terms = frozenset(t.lower() for t in data.get("terminators", []))
-        self.rules: dict[str, TriggerRule] = {}
-        self._shared: frozenset[str] = frozenset()
-        for raw in data.get("rules", []):
-            rule = TriggerRule(
-                id=str(raw["id"]),
-                modifier=str(raw["modifier"]),
-                direction=str(raw.get("direction", "backward")),
-                window=int(raw.get("window", 5)),
-                quoted_window=int(raw.get("quoted_window", raw.get("window", 5))),
-                terminators=default_terms | {t.lower() for t in raw.get("terminators", [])},
-                applies_to=str(raw.get("applies_to", "any")),
-                enclosing=bool(raw.get("enclosing", False)),
-                shares=frozenset(str(w).lower() for w in raw.get("shares", [])),
-            )
-            if rule.direction not in {"backward", "forward", "both"}:
-                raise ContextRuleError(f"rule {rule.id}: direction must be backward/forward/both")
-            if rule.modifier not in self.effects:
-                raise ContextRuleError(f"rule {rule.id}: no effect defined for {rule.modifier}")
-            self.rules[rule.id] = rule
-            self._shared |= rule.shares
-            self._add(rule.id, raw.get("patterns", []), sets)
-            self._add("PSEUDO:" + rule.id, raw.get("pseudo", []), sets)
-        quotation = data.get("quotation", {})
-        self.quote_modifier = str(quotation.get("modifier", "QUOTED"))
-        self.quote_open = frozenset(quotation.get("open", []))
-        self.quote_close = frozenset(quotation.get("close", []))
+        self.effects: Mapping[str, Effect] = spec.effects
+        self.rules: dict[str, TriggerRule] = {r.id: r for r in spec.rules}
+        self._shared: frozenset[str] = frozenset().union(*(r.shares for r in spec.rules))
+        problems: list[str] = []
+        for rule in spec.rules:
+            where = f"rule {rule.id}"
+            self._add(rule.id, rule.patterns, rule.file, rule.pattern_lines, where, sets, problems)
+            self._add("PSEUDO:" + rule.id, rule.pseudo, rule.file, rule.pseudo_lines,
+                      f"{where}: pseudo", sets, problems)
+        self.quote_modifier = spec.quotation.modifier
+        self.quote_open = spec.quotation.open
+        self.quote_close = spec.quotation.close
         self._quote_marks = self.quote_open | self.quote_close
-        ref = data.get("referent", {})
-        self.ref_modifier = str(ref.get("modifier", "REFERENT"))
-        self.ref_window = int(ref.get("window", 15))
-        self.adult_age = int(ref.get("adult_age", 18))
-        self.prepositions = frozenset(p.lower() for p in ref.get("prepositions", []))
-        self.boundaries = frozenset(b.lower() for b in ref.get("boundaries", []))
-        self.collectives = frozenset(c.lower() for c in ref.get("collectives", []))
-        self.pronouns = {k.lower(): str(v) for k, v in ref.get("pronouns", {}).items()}
+        ref = spec.referent
+        self.referent = ref
+        self.ref_modifier = ref.modifier
+        self.ref_window = ref.window
+        self.adult_age = ref.adult_age
+        self.prepositions = ref.prepositions
+        self.boundaries = ref.boundaries
+        self.collectives = ref.collectives
+        self.pronouns = ref.pronouns
+        self._age_words = ref.age_ends | ref.age_joiners  # the words of "34 - year - old"
         self._cue_kinds: dict[str, tuple[str, str]] = {}
-        for kind in ("adult", "child"):
-            for i, cue in enumerate(ref.get(kind, [])):
-                key = f"CUE:{kind}:{cue.get('gender', 'unknown')}:{i}"
-                self._cue_kinds[key] = (kind, str(cue.get("gender", "unknown")))
-                self._add(key, [cue["pattern"]], sets)
+        counts: dict[str, int] = {}
+        for cue in ref.cues:
+            i = counts[cue.kind] = counts.get(cue.kind, -1) + 1
+            key = f"CUE:{cue.kind}:{cue.gender}:{i}"
+            self._cue_kinds[key] = (cue.kind, cue.gender)
+            self._add(key, [cue.pattern], cue.file, (cue.line,), f"referent: {cue.kind} cue",
+                      sets, problems)
+        if problems:
+            raise ContextRuleError(problems)
 
-    def _add(self, key: str, patterns: Sequence[str], sets: Mapping[str, list[str]]) -> None:
+    def _add(
+        self,
+        key: str,
+        patterns: Sequence[str],
+        file: str,
+        lines: Sequence[int],
+        what: str,
+        sets: Mapping[str, list[str]],
+        problems: list[str],
+    ) -> None:
         compiled = []
-        for pat in patterns:
+        for pat, line in zip(patterns, lines, strict=True):
             try:
                 compiled.append(compile_pattern(pat, sets))
             except PatternError as exc:
-                raise ContextRuleError(f"context rule {key}: {pat!r}: {exc}") from exc
+                problems.append(f"{file}:{line}: {what}: {pat!r}: {exc}")
         if compiled:
             self._matcher.add(key, compiled)
 
@@ -175,9 +129,10 @@ class ContextRules:
     ) -> None:
         """Write modifiers on each candidate (in place).
 
-        SENSE is normally set by the matcher already (benign senses are settled before overlaps);
-        ``senses`` adds further benign-sense ranges by entry code; ``text`` is the doc's
-        `TokenText` if the caller already has it.
+        ``senses``: benign-sense ranges (token start, end) of each entry code's own ``not_when``
+        patterns, which mark the candidates they overlap SENSE, first (the matcher finds them,
+        as benign senses are settled before overlaps); ``text`` is the doc's `TokenText` if the
+        caller already has it.
         """
         senses = senses or {}
         if not candidates:
@@ -211,6 +166,9 @@ class ContextRules:
         for cand in candidates:
             idx = bisect.bisect_right(starts, cand.span.start) - 1
             s_start, s_end = bounds[max(idx, 0)]
+            for s, e in senses.get(cand.entry.code, ()):
+                if s < cand.span.end and cand.span.start < e:
+                    self._mark(cand, SENSE, f"sense.{cand.entry.code}", Span(doc, s, e).text)
             quoted = self._in_quotes(doc, lowers, s_start, s_end, cand.span.start, cand.span.end)
             for key, t_start, t_end in triggers + self._sharing(text, s_start, cand, pseudo):
                 if t_start < s_start or t_end > s_end:
@@ -223,9 +181,6 @@ class ContextRules:
                     self._mark(cand, rule.modifier, rule.id, Span(doc, t_start, t_end).text)
             if quoted:
                 self._mark(cand, self.quote_modifier, "quotation.marks", quoted)
-            for s, e in senses.get(cand.entry.code, []):
-                if s < cand.span.end and cand.span.start < e:
-                    self._mark(cand, "SENSE", f"sense.{cand.entry.code}", Span(doc, s, e).text)
             if cand.entry.applies_to == "child":
                 adult = self._adult_referent(doc, lowers, s_start, cand, cues)
                 if adult:
@@ -300,30 +255,31 @@ class ContextRules:
                 open_at = None
         return ""
 
-    @staticmethod
-    def _age_cue(lowers: Sequence[str], i: int, s_start: int) -> int | None:
+    def _age_cue(self, lowers: Sequence[str], i: int, s_start: int) -> int | None:
         """The age if token ``i`` ends an age expression ("34-year-old", "aged 34", "34yo")."""
         low = lowers[i]
-        if low not in _AGE_ENDS and not low[:1].isdecimal():  # most tokens: no age ends here
-            return None
-        if low in _AGE_ENDS:
+        ref = self.referent
+        if low in ref.age_ends:
             j = i - 1
-            while j >= s_start and lowers[j] in {"-", "year", "years", "yr", "yrs"}:
+            while j >= s_start and lowers[j] in ref.age_joiners:
                 j -= 1
             if j >= s_start and lowers[j].isdecimal():
                 return int(lowers[j])
             return None
-        if low.isdecimal() and i > s_start and lowers[i - 1] in {"aged", "age"}:
-            return int(low)
-        # an age in brackets or between commas after a noun: "boyfriend (24)", "Kai, 15,"
-        if low.isdecimal() and 10 <= int(low) <= 99 and i > s_start \
-                and i + 1 < len(lowers) and lowers[i - 1] in {"(", ","} \
-                and lowers[i + 1] in {")", ","}:
-            return int(low)
-        if low[:1].isdecimal() and low.endswith(("yo", "yrs", "yr")):
-            digits = low.rstrip("oyrs")
-            if digits.isdecimal():
-                return int(digits)
+        if not low[:1].isdecimal():  # most tokens: no age ends here
+            return None
+        if low.isdecimal():
+            if i > s_start and lowers[i - 1] in ref.age_before:
+                return int(low)
+            # an age in brackets or between commas after a noun: "boyfriend (24)", "Kai, 15,"
+            youngest, oldest = ref.bracket_ages
+            if youngest <= int(low) <= oldest and i > s_start and i + 1 < len(lowers) \
+                    and lowers[i - 1] in ref.bracket_open and lowers[i + 1] in ref.bracket_close:
+                return int(low)
+            return None
+        for suffix in ref.age_suffixes:
+            if low.endswith(suffix) and low[:-len(suffix)].isdecimal():
+                return int(low[:-len(suffix)])
         return None
 
     def _cue_at(
@@ -352,8 +308,10 @@ class ContextRules:
             low = lowers[j]
             if low in self.prepositions:
                 before = lowers[j - 1] if j - 1 >= s_start else ""
-                return not (low == "of" and before in self.collectives)
-            if low not in _DETERMINERS and not like_num(low):  # type: ignore[no-untyped-call]
+                # "a group of adults": the cue is the head of the subject
+                return not (low in self.referent.collective_links and before in self.collectives)
+            if low not in self.referent.determiners \
+                    and not like_num(low):  # type: ignore[no-untyped-call]
                 return False
             j -= 1
         return False
@@ -373,7 +331,8 @@ class ContextRules:
         while i >= stop:
             low = lowers[i]
             nxt = lowers[i + 1] if i + 1 < len(lowers) else ""
-            if low in self.boundaries and nxt != "to":  # "believed to be" keeps its subject
+            # a boundary ends the clause, except before "to": "believed to be" keeps its subject
+            if low in self.boundaries and nxt not in self.referent.continues_with:
                 break
             cue = self._cue_at(lowers, i, s_start, cues)
             if cue is not None and not self._is_object(lowers, i, s_start,
@@ -389,10 +348,10 @@ class ContextRules:
             i -= 1
         return ""
 
-    @staticmethod
-    def _cue_len(lowers: Sequence[str], i: int) -> int:
+    def _cue_len(self, lowers: Sequence[str], i: int) -> int:
+        """How many tokens the cue ending at ``i`` has ("34 - year - old": 5)."""
         j = i
-        while j > 0 and lowers[j] in {"old", "-", "year", "years", "yo", "yrs"}:
+        while j > 0 and lowers[j] in self._age_words:
             j -= 1
         return i - j + 1
 
