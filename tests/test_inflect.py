@@ -2,19 +2,68 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import subprocess
 import sys
 from importlib import resources
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
 
 from blamelex import inflect
 
+SCRIPT = Path(__file__).resolve().parents[1] / "scripts" / "build_inflections.py"
 
-def test_shipped_table_equals_a_fresh_build() -> None:
+
+@pytest.fixture(scope="module")
+def build() -> ModuleType:
+    """scripts/build_inflections.py, imported (scripts/ is not a package)."""
+    spec = importlib.util.spec_from_file_location("build_inflections", SCRIPT)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_shipped_table_equals_a_fresh_build(build: ModuleType) -> None:
     shipped = json.loads((resources.files("blamelex") / "data" / "inflections.json")
                          .read_text("utf-8"))
     # if this fails, run: python scripts/build_inflections.py
-    assert shipped == inflect.bundled_table()
+    assert shipped == build.bundled_table()
+
+
+def test_the_build_finds_every_lemma_pattern_compilation_asks_for(
+    build: ModuleType, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # the build reads <lemma> elements from the pattern text; compiling asks the table for them
+    from blamelex.context_rules import load_context_rules
+    from blamelex.lexicon import load_lexicon
+    from blamelex.lexicon.patterns import compile_pattern
+
+    lexicon, rules = load_lexicon(), load_context_rules()
+    patterns = [p for e in lexicon for p in (*e.patterns, *e.not_when)]
+    patterns += [p for r in rules.rules for p in (*r.patterns, *r.pseudo)]
+    patterns += [c.pattern for c in rules.referent.cues]
+    asked: set[str] = set()
+
+    def record(lemma: str) -> tuple[str, ...]:
+        asked.add(lemma)
+        return (lemma,)
+
+    empty: dict[str, dict[str, Any]] = {"forms": {}, "verb_tags": {}, "inflect": {}}
+    monkeypatch.setattr(inflect, "_table", lambda: empty)
+    monkeypatch.setattr(inflect, "lemminflect_forms", record)
+    inflect.lemma_forms.cache_clear()
+    try:
+        for pattern in patterns:
+            compile_pattern(pattern, lexicon.sets)
+    finally:
+        inflect.lemma_forms.cache_clear()
+    assert asked == build.pattern_lemmas(patterns)
+    assert build.pattern_lemmas(["<Be|say>? not", "<rule> out"]) == {"be", "say", "rule"}
 
 
 def test_lookups_outside_the_table_ask_lemminflect() -> None:
@@ -32,9 +81,9 @@ def test_lookups_outside_the_table_ask_lemminflect() -> None:
 def test_table_and_lemminflect_agree_on_what_the_table_holds() -> None:
     table = inflect._table()
     for word, (lemma, tags) in list(table["verb_tags"].items())[:200]:
-        assert inflect._verb_tags(word) == (lemma, frozenset(tags))
+        assert inflect.lemminflect_verb_tags(word) == (lemma, frozenset(tags))
     for key, form in table["inflect"].items():
-        assert inflect._inflect(*key.split()) == form
+        assert inflect.lemminflect_inflection(*key.split()) == form
 
 
 def test_scanning_with_the_bundled_lexicon_never_loads_lemminflect() -> None:
