@@ -159,8 +159,8 @@ def test_a_record_longer_than_the_text_limit_is_scanned_in_pieces_and_the_rest_t
     # a record's cell (or stdin) once reached the pipeline whole: past the pipeline's
     # max_length (20 M characters; lowered here to keep the test small) the whole scan
     # stopped with a traceback. It now goes in pieces (parallel.scan_stream).
-    monkeypatch.setattr("blamelex.detector.MAX_TEXT_CHARS", 100_000)
-    monkeypatch.setattr("blamelex.detector.LONG_TEXT_PIECE", 30_000)
+    monkeypatch.setattr("blamelex.nlp.MAX_TEXT_CHARS", 100_000)
+    monkeypatch.setattr("blamelex.nlp.LONG_TEXT_PIECE", 30_000)
     filler = "Welfare check completed at the address, all well.\n" * 12_000  # ~610 k chars
     path = tmp_path / "export.csv"
     with path.open("w", newline="", encoding="utf-8") as fh:
@@ -179,8 +179,8 @@ def test_a_record_longer_than_the_text_limit_is_scanned_in_pieces_and_the_rest_t
 
 def test_stdin_longer_than_the_text_limit_is_scanned_in_pieces(
         monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setattr("blamelex.detector.MAX_TEXT_CHARS", 100_000)
-    monkeypatch.setattr("blamelex.detector.LONG_TEXT_PIECE", 30_000)
+    monkeypatch.setattr("blamelex.nlp.MAX_TEXT_CHARS", 100_000)
+    monkeypatch.setattr("blamelex.nlp.LONG_TEXT_PIECE", 30_000)
     text = "Welfare check completed at the address, all well.\r\n" * 12_000 + NOTE
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(text.encode("utf-8"))))
     code, out, err = run(["scan", "-", "--no-model", "-f", "jsonl"], capsys)
@@ -192,7 +192,7 @@ def test_stdin_longer_than_the_text_limit_is_scanned_in_pieces(
 def test_api_scans_a_text_longer_than_the_text_limit_in_pieces(
         monkeypatch: pytest.MonkeyPatch) -> None:
     import blamelex
-    from blamelex import detector as detector_module
+    from blamelex import nlp as detector_module
 
     text = ("Welfare check completed at the address, all well.\n" * 30 + NOTE) * 6
     whole = [f.to_dict() for f in blamelex.load(model=None).scan(text)]
@@ -211,7 +211,7 @@ def test_api_scans_a_text_longer_than_the_text_limit_in_pieces(
 def test_scan_stream_scans_a_text_longer_than_the_text_limit_in_pieces(
         monkeypatch: pytest.MonkeyPatch, n_process: int) -> None:
     import blamelex
-    from blamelex import detector as detector_module
+    from blamelex import nlp as detector_module
     from blamelex.parallel import scan_stream
 
     text = ("Welfare check completed at the address, all well.\n" * 30 + NOTE) * 6
@@ -220,7 +220,7 @@ def test_scan_stream_scans_a_text_longer_than_the_text_limit_in_pieces(
     monkeypatch.setattr(detector_module, "LONG_TEXT_PIECE", 700)
     detector = blamelex.load(model=None)  # its pipeline takes 1,000 characters at most
     items = [("short: " + NOTE, "a"), (text, "b"), (NOTE, "c")]
-    out = list(scan_stream(detector, items, n_process, chunk_size=2))
+    out = list(scan_stream(detector.nlp, items, n_process, chunk_size=2))
     assert [c for c, _ in out] == ["a", "b", "c"]
     assert [f.to_dict() for f in out[1][1]] == whole and len(whole) == 6
     assert [len(fs) for _, fs in out] == [1, 6, 1]

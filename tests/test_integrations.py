@@ -71,7 +71,9 @@ def test_detector_is_loaded_once_per_configuration(monkeypatch: pytest.MonkeyPat
         loads.append(kwargs)
         return object()
 
-    monkeypatch.setattr(integrations, "load", counting_load)
+    from blamelex import detector as detector_module
+
+    monkeypatch.setattr(detector_module, "load", counting_load)
     integrations.clear_cache()
     try:
         first = integrations.cached_detector(model=None, select=["VB1"])
@@ -136,7 +138,9 @@ def test_scan_dataset_loads_one_detector_for_all_batches(
         calls.append(kwargs)
         return real_load(**kwargs)
 
-    monkeypatch.setattr(integrations, "load", counting_load)
+    from blamelex import detector as detector_module
+
+    monkeypatch.setattr(detector_module, "load", counting_load)
     integrations.clear_cache()
     try:
         out = scan_dataset(notes_dataset, "note", batch_size=2, select=["VB1"], model=None)

@@ -347,8 +347,8 @@ def test_scan_stream_keeps_order_and_contexts(detector: blamelex.Detector) -> No
     texts = [f"Note {i}. She chose to go missing." if i % 3 == 0 else f"Note {i}."
              for i in range(100)]
     items = [(t, i) for i, t in enumerate(texts)]
-    serial = list(scan_stream(detector, items, 1))
-    parallel = list(scan_stream(detector, items, 2, chunk_size=7))
+    serial = list(scan_stream(detector.nlp, items, 1))
+    parallel = list(scan_stream(detector.nlp, items, 2, chunk_size=7))
     assert [c for c, _ in parallel] == list(range(100))
     assert parallel == serial
     assert [bool(f) for _, f in parallel] == [i % 3 == 0 for i in range(100)]
@@ -357,7 +357,7 @@ def test_scan_stream_keeps_order_and_contexts(detector: blamelex.Detector) -> No
 def test_scan_stream_spawned_workers_rebuild_the_detector() -> None:
     detector = blamelex.load(model=None, select=["VB109"])
     items = [("She chose to go missing. Putting herself at risk.", "a"), ("Fine.", "b")]
-    out = list(scan_stream(detector, items, 2, start_method="spawn"))
+    out = list(scan_stream(detector.nlp, items, 2, start_method="spawn"))
     assert [c for c, _ in out] == ["a", "b"]
     assert [f.code for f in out[0][1]] == ["VB109"] and out[1][1] == []
 
@@ -369,13 +369,13 @@ def test_worker_processes_share_the_cores_between_their_model_threads(
     from blamelex.parallel import _pipeline_config
 
     cores = available_cores()
-    assert _pipeline_config(detector_model, 2)["model_threads"] == max(1, cores // 2)
-    assert _pipeline_config(detector_model, 4 * cores)["model_threads"] == 1
+    assert _pipeline_config(detector_model.nlp, 2)["model_threads"] == max(1, cores // 2)
+    assert _pipeline_config(detector_model.nlp, 4 * cores)["model_threads"] == 1
     # lexicon-only: no model threads to share
-    assert _pipeline_config(blamelex.load(model=None), 2)["model_threads"] is None
+    assert _pipeline_config(blamelex.load(model=None).nlp, 2)["model_threads"] is None
     # a setting given by the caller stands
     own = blamelex.load(model="default", model_threads=3)
-    assert _pipeline_config(own, 2)["model_threads"] == 3
+    assert _pipeline_config(own.nlp, 2)["model_threads"] == 3
     assert own.component.model.model.threads == 3
 
 

@@ -17,10 +17,11 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, cast
 
+# Only light modules here: ``--version`` and ``--help`` must not import spaCy, numpy or ONNX
+# Runtime (each command imports what it uses; `_raised` finds the error classes of the lexicon
+# and the model once a command has imported them).
 from blamelex import __version__
 from blamelex.findings import SEVERITIES
-from blamelex.lexicon import LexiconError
-from blamelex.model.runtime import ModelError
 from blamelex.records import RecordError
 from blamelex.summary import SummaryError
 
@@ -444,7 +445,6 @@ def cmd_scan(args: argparse.Namespace) -> int:
     """Scan paths and write findings; returns the exit code."""
     from blamelex.findings import shift
     from blamelex.formats import ScanResult, get_formatter
-    from blamelex.parallel import scan_stream
     from blamelex.records import RecordColumns, check_columns, is_record_export, iter_records
     from blamelex.sources import DEFAULT_INCLUDE, Document, decode, iter_documents, iter_paths
 
@@ -507,7 +507,7 @@ def cmd_scan(args: argparse.Namespace) -> int:
                     _progress(show_progress, documents()))
         # Unreadable documents travel with the rest (as empty text) so output keeps input order.
         pairs = ((d.text if d.ok else "", (d, extra)) for d, extra in docs)
-        for (doc, extra), findings in scan_stream(detector, pairs, args.jobs):
+        for (doc, extra), findings in detector.scan_pairs(pairs, args.jobs):
             if not _report(doc, extra, counts, args.quiet, formatter):
                 continue
             # chunks of a large file: offsets and lines are those of the whole file
@@ -777,6 +777,18 @@ def cmd_lexicon(args: argparse.Namespace) -> int:
     return EXIT_ERROR
 
 
+class _NotRaised(Exception):
+    """Stands for an error class whose module was never imported: nothing raised it."""
+
+
+def _raised(module: str, name: str) -> type[BaseException]:
+    """The error class ``name`` of ``module`` if a command imported that module, else
+    `_NotRaised` (so ``main`` can catch the lexicon's and the model's errors without importing
+    them up front)."""
+    found = getattr(sys.modules.get(module), name, None)
+    return found if isinstance(found, type) and issubclass(found, BaseException) else _NotRaised
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``blamelex`` console script."""
     parser = build_parser()
@@ -789,10 +801,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     try:
         return handlers[args.command](args)
-    except LexiconError as exc:
+    except _raised("blamelex.lexicon", "LexiconError") as exc:
         _err(str(exc))
         return EXIT_ERROR
-    except ModelError as exc:
+    except _raised("blamelex.model.runtime", "ModelError") as exc:
         _err(f"model: {exc}")
         return EXIT_ERROR
     except (RecordError, SummaryError, CliError) as exc:

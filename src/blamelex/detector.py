@@ -2,61 +2,21 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import replace
+from os import PathLike
 from pathlib import Path
 from typing import Any, TypeVar
 
-import spacy
 from spacy.language import Language
 
 from blamelex.component import BlamelexComponent
-from blamelex.findings import Finding, shift
+from blamelex.findings import Finding
+from blamelex.nlp import build_nlp
+from blamelex.parallel import scan_stream
 from blamelex.rephrase import Edit, apply_suggestions
-from blamelex.textutil import clean_text, pieces
-
-MAX_TEXT_CHARS = 20_000_000
-"""The longest text scanned as one doc; `Detector.scan_many` cuts longer ones into pieces."""
-LONG_TEXT_PIECE = 1_000_000
-"""Characters per piece of a text longer than `MAX_TEXT_CHARS`."""
 
 T = TypeVar("T")
-
-
-Piece = tuple[T, int, bool]
-"""A text's context, where the piece begins in the text, and whether it is the last piece."""
-
-
-def split_long(items: Iterable[tuple[str, T]]) -> Iterator[tuple[str, Piece[T]]]:
-    """Each (text, context) as (text, (context, 0, True)); a text longer than `MAX_TEXT_CHARS`
-    as its pieces of at most `LONG_TEXT_PIECE` characters, cut at line breaks (or spaces)."""
-    for text, context in items:
-        if len(text) <= MAX_TEXT_CHARS:
-            yield text, (context, 0, True)
-            continue
-        for start, end in pieces(text, LONG_TEXT_PIECE):
-            yield text[start:end], (context, start, end == len(text))
-
-
-def join_long(
-    results: Iterable[tuple[Piece[T], list[Finding]]],
-) -> Iterator[tuple[T, list[Finding]]]:
-    """(context, findings) of each text from the findings of its pieces (`split_long`), with
-    offsets into the whole text."""
-    found: list[Finding] = []
-    for (context, start, last), piece_found in results:
-        found += shift(piece_found, start)
-        if last:
-            yield context, found
-            found = []
-
-
-def _restore(text: str | None, findings: list[Finding]) -> list[Finding]:
-    """Findings of a cleaned text with their text taken from the original ``text`` (``None``:
-    cleaning left the text as it was)."""
-    if text is None:
-        return findings
-    return [replace(f, text=text[f.start:f.end]) for f in findings]
 
 
 class Detector:
@@ -82,97 +42,26 @@ class Detector:
     def scan_many(
         self, texts: Iterable[str], batch_size: int = 64, n_process: int = 1
     ) -> Iterator[list[Finding]]:
-        """Stream the findings of each text, in input order (uses ``nlp.pipe``).
+        """Stream the findings of each text, in input order.
 
-        A text longer than `MAX_TEXT_CHARS` is scanned in pieces of `LONG_TEXT_PIECE`
-        characters cut at line breaks (or spaces), its findings given offsets into the whole
-        text.
+        ``n_process`` > 1 scans on that many worker processes (`blamelex.parallel`). A text
+        longer than `blamelex.nlp.MAX_TEXT_CHARS` is scanned in pieces cut at line breaks (or
+        spaces), its findings given offsets into the whole text.
         """
-        def cleaned() -> Iterator[tuple[str, tuple[str | None, Piece[None]]]]:
-            # (clean_text returns the text itself when it has nothing to replace)
-            for part, piece in split_long((text, None) for text in texts):
-                clean = clean_text(part)
-                yield clean, (None if clean is part else part, piece)
-
-        docs = self.nlp.pipe(cleaned(), as_tuples=True, batch_size=batch_size,
-                             n_process=n_process)
-        for _, found in join_long((piece, _restore(original, list(doc._.blamelex)))
-                                  for doc, (original, piece) in docs):
+        for _, found in self.scan_pairs(((text, None) for text in texts), n_process,
+                                        batch_size=batch_size):
             yield found
+
+    def scan_pairs(
+        self, items: Iterable[tuple[str, T]], n_process: int = 1, *, batch_size: int = 32
+    ) -> Iterator[tuple[T, list[Finding]]]:
+        """(context, findings) for each (text, context) pair, in input order; the context (a
+        document, a record's columns) stays in this process (`blamelex.parallel.scan_stream`)."""
+        return scan_stream(self.nlp, items, n_process, batch_size=batch_size)
 
     def rewrite(self, text: str) -> tuple[str, list[Edit]]:
         """Return ``text`` with each finding replaced by its first suggestion, and the edits."""
         return apply_suggestions(text, self.scan(text))
-
-
-class _SafeTokenizer:
-    """Wraps spaCy's tokenizer so text with lone surrogates tokenizes (offsets unchanged)."""
-
-    def __init__(self, tokenizer: Any) -> None:
-        self.tokenizer = tokenizer
-
-    def __call__(self, text: str) -> Any:
-        return self.tokenizer(clean_text(text))
-
-    def pipe(self, texts: Iterable[str], batch_size: int = 1000) -> Iterator[Any]:
-        for text in texts:
-            yield self(text)
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self.tokenizer, name)
-
-    def to_disk(self, path: Any, **kwargs: Any) -> None:
-        self.tokenizer.to_disk(path, **kwargs)
-
-    def from_disk(self, path: Any, **kwargs: Any) -> Any:
-        self.tokenizer.from_disk(path, **kwargs)
-        return self
-
-    def to_bytes(self, **kwargs: Any) -> bytes:
-        return bytes(self.tokenizer.to_bytes(**kwargs))
-
-    def from_bytes(self, data: bytes, **kwargs: Any) -> Any:
-        self.tokenizer.from_bytes(data, **kwargs)
-        return self
-
-
-def build_nlp(
-    *,
-    extra_lexicons: Sequence[str | Path] = (),
-    select: Sequence[str] = (),
-    ignore: Sequence[str] = (),
-    min_severity: str | None = None,
-    threshold: float = 0.5,
-    keep_suppressed: bool = False,
-    model: str | Path | None = None,
-    screener: bool = False,
-    context: bool = True,
-    model_threads: int | None = None,
-    proposal_min_prob: float | None = None,
-) -> Language:
-    """A blank English pipeline with the blamelex component added."""
-    nlp = spacy.blank("en")
-    # spaCy's default limit (1,000,000 characters) guards its parser and NER; this pipeline
-    # has neither and needs memory in proportion to the text, so one text may be longer.
-    nlp.max_length = MAX_TEXT_CHARS
-    nlp.tokenizer = _SafeTokenizer(nlp.tokenizer)
-    nlp.add_pipe(
-        "blamelex",
-        config={
-            "extra_lexicons": [str(p) for p in extra_lexicons],
-            "select": list(select),
-            "ignore": list(ignore),
-            "min_severity": min_severity,
-            "threshold": threshold,
-            "keep_suppressed": keep_suppressed,
-            "model": str(model) if model is not None else None,
-            "screener": screener,
-            "context": context,
-            "model_threads": model_threads,
-            "proposal_min_prob": proposal_min_prob,
-        },
-    )
-    return nlp
 
 
 def load(
@@ -228,3 +117,52 @@ def load(
             proposal_min_prob=proposal_min_prob,
         )
     )
+
+
+DetectorKey = tuple[tuple[str, Any], ...]
+"""Hashable form of `blamelex.load` keyword arguments (see `detector_key`)."""
+
+_DETECTORS: dict[DetectorKey, Detector] = {}
+# One lock for the cache: worker processes are single-threaded, but a driver that scans from
+# several threads must still load each configuration once.
+_LOCK = threading.Lock()
+
+
+def _freeze(value: Any) -> Any:
+    """A hashable, comparable stand-in for one load argument (paths become strings)."""
+    if isinstance(value, PathLike):
+        return str(value)
+    if isinstance(value, (list, tuple)):
+        return tuple(_freeze(v) for v in value)
+    return value
+
+
+def detector_key(**load_kwargs: Any) -> DetectorKey:
+    """The cache key for `blamelex.load(**load_kwargs)`: sorted, with lists and paths frozen.
+
+    ``select=["VB1"]`` and ``select=("VB1",)`` give the same key, so they share a detector.
+    """
+    return tuple(sorted((name, _freeze(value)) for name, value in load_kwargs.items()))
+
+
+def cached_detector(**load_kwargs: Any) -> Detector:
+    """Return this process's detector for these `blamelex.load` arguments, loading it once.
+
+    Every worker process (a `datasets` map worker, a Spark Python worker) keeps its own cache,
+    so the detector is built once per process and is never pickled or shipped with a task.
+    """
+    key = detector_key(**load_kwargs)
+    detector = _DETECTORS.get(key)
+    if detector is None:
+        with _LOCK:
+            detector = _DETECTORS.get(key)
+            if detector is None:
+                detector = load(**load_kwargs)
+                _DETECTORS[key] = detector
+    return detector
+
+
+def clear_cache() -> None:
+    """Forget this process's cached detectors (for tests, or after changing a lexicon file)."""
+    with _LOCK:
+        _DETECTORS.clear()

@@ -1,4 +1,5 @@
-"""Scan a stream of texts on several CPU cores of one machine, keeping input order.
+"""Scan a stream of texts, in this process or on several CPU cores of one machine, keeping input
+order: the one path every scan of several texts takes (`Detector.scan_many`, the CLI).
 
 `scan_stream` pairs each text with a context object (a document, a record's columns) that stays
 in the calling process; only the texts go to the worker processes, and only the findings come
@@ -19,23 +20,25 @@ from itertools import islice
 from multiprocessing.pool import AsyncResult, Pool
 from typing import Any, TypeVar
 
+from spacy.language import Language
+
 from blamelex.component import _DATA_ATTR
-from blamelex.detector import Detector, build_nlp, join_long, split_long
 from blamelex.findings import Finding
-from blamelex.model.runtime import available_cores
+from blamelex.nlp import build_nlp, join_long, restore, split_long
+from blamelex.textutil import clean_text
 
 T = TypeVar("T")
 
 CHUNK_SIZE = 64
 """Texts sent to a worker at a time (large enough that process hand-offs cost little)."""
 
-_INHERITED: Detector | None = None  # set only while a fork pool starts, so workers inherit it
-_WORKER: Detector | None = None  # the detector of this worker process
+_INHERITED: Language | None = None  # set only while a fork pool starts, so workers inherit it
+_WORKER: Language | None = None  # the pipeline of this worker process
 _BATCH_SIZE = 32  # this worker's nlp.pipe batch size
 
 
 def scan_stream(
-    detector: Detector,
+    nlp: Language,
     items: Iterable[tuple[str, T]],
     n_process: int = 1,
     *,
@@ -45,32 +48,49 @@ def scan_stream(
 ) -> Iterator[tuple[T, list[Finding]]]:
     """Yield (context, findings) for each (text, context) pair, in input order.
 
-    With ``n_process`` 1 the texts are scanned in this process (``nlp.pipe``); with more, by
-    that many worker processes, ``chunk_size`` texts at a time. ``start_method`` overrides the
-    multiprocessing start method (default: ``fork`` for a lexicon-only detector where the
-    platform has it, else ``spawn``).
+    ``nlp`` is a pipeline with the blamelex component (`blamelex.nlp.build_nlp`). With
+    ``n_process`` 1 the texts are scanned in this process (``nlp.pipe``); with more, by that
+    many worker processes, ``chunk_size`` texts at a time. ``start_method`` overrides the
+    multiprocessing start method (default: ``fork`` for a pipeline without a model where the
+    platform has it, else ``spawn``). Lone surrogates are scanned as U+FFFD (same offsets) and
+    each finding's text is taken from the original.
     """
     if n_process < 1:
         raise ValueError(f"n_process must be 1 or more, got {n_process}")
-    # a text longer than the pipeline takes at once goes in pieces (detector.split_long)
+
+    def cleaned() -> Iterator[tuple[str, tuple[Any, str | None]]]:
+        # a text longer than the pipeline takes at once goes in pieces (nlp.split_long)
+        for part, piece in split_long(items):
+            clean = clean_text(part)  # (the text itself when there is nothing to replace)
+            yield clean, (piece, None if clean is part else part)
+
     if n_process == 1:
-        docs = detector.nlp.pipe(split_long(items), as_tuples=True, batch_size=batch_size)
-        yield from join_long((piece, list(doc._.blamelex)) for doc, piece in docs)
-        return
-    yield from join_long(_scan_in_pool(detector, split_long(items), n_process, batch_size,
-                                       chunk_size, start_method or _default_start_method(detector)))
+        docs = nlp.pipe(cleaned(), as_tuples=True, batch_size=batch_size)
+        found = ((piece, restore(original, list(doc._.blamelex)))
+                 for doc, (piece, original) in docs)
+    else:
+        found = ((piece, restore(original, fs)) for (piece, original), fs in _scan_in_pool(
+            nlp, cleaned(), n_process, batch_size, chunk_size,
+            start_method or _default_start_method(nlp)))
+    yield from join_long(found)
 
 
-def _default_start_method(detector: Detector) -> str:
-    if detector.component.model is None and "fork" in multiprocessing.get_all_start_methods():
+def _component(nlp: Language) -> Any:
+    return nlp.get_pipe("blamelex")
+
+
+def _default_start_method(nlp: Language) -> str:
+    if _component(nlp).model is None and "fork" in multiprocessing.get_all_start_methods():
         return "fork"
     return "spawn"
 
 
-def _pipeline_config(detector: Detector, n_process: int) -> dict[str, Any]:
-    """The keyword arguments of `build_nlp` that rebuild ``detector`` in each of ``n_process``
+def _pipeline_config(nlp: Language, n_process: int) -> dict[str, Any]:
+    """The keyword arguments of `build_nlp` that rebuild ``nlp`` in each of ``n_process``
     worker processes."""
-    config = dict(detector.nlp.config["components"][detector.component.name])
+    from blamelex.model.runtime import available_cores
+
+    config = dict(nlp.config["components"][_component(nlp).name])
     config.pop("factory", None)
     if config.get("model") and not config.get("model_threads"):
         # the workers share the cores (else each would run one model thread per core)
@@ -79,7 +99,7 @@ def _pipeline_config(detector: Detector, n_process: int) -> dict[str, Any]:
 
 
 def _scan_in_pool(
-    detector: Detector,
+    nlp: Language,
     items: Iterator[tuple[str, T]],
     n_process: int,
     batch_size: int,
@@ -88,8 +108,8 @@ def _scan_in_pool(
 ) -> Iterator[tuple[T, list[Finding]]]:
     global _INHERITED
     ctx = multiprocessing.get_context(start_method)
-    config = _pipeline_config(detector, n_process)
-    _INHERITED = detector if start_method == "fork" else None
+    config = _pipeline_config(nlp, n_process)
+    _INHERITED = nlp if start_method == "fork" else None
     try:
         pool: Pool = ctx.Pool(n_process, initializer=_init_worker,
                               initargs=(json.dumps(config), batch_size))
@@ -124,7 +144,7 @@ def _init_worker(config_json: str, batch_size: int) -> None:
     if _INHERITED is not None:
         _WORKER = _INHERITED
         return
-    _WORKER = Detector(build_nlp(**json.loads(config_json)))
+    _WORKER = build_nlp(**json.loads(config_json))
 
 
 def _scan_chunk(texts: list[str]) -> str:
@@ -133,5 +153,5 @@ def _scan_chunk(texts: list[str]) -> str:
     # The component keeps each finding as its `Finding.to_dict()`; sending those dicts as they
     # are spares a Finding round trip per finding (``doc._.blamelex`` builds Findings).
     out = [[d for d in doc._.get(_DATA_ATTR) or [] if not d.get("_suppressed")]
-           for doc in _WORKER.nlp.pipe(texts, batch_size=_BATCH_SIZE)]
+           for doc in _WORKER.pipe(texts, batch_size=_BATCH_SIZE)]
     return json.dumps(out, ensure_ascii=False)

@@ -3,19 +3,23 @@
     >>> from blamelex.integrations.datasets import scan_dataset   # needs the ``data`` extra
     >>> from blamelex.integrations.spark import with_findings     # needs the ``spark`` extra
 
-Both bridges share what lives here: a per-process detector cache (loading a pipeline takes
-seconds, scanning a note takes milliseconds, so a worker must load once and never receive a
-pickled detector) and the flat record each finding becomes in a table.
+Both bridges share what lives here: the per-process detector cache (`blamelex.detector.
+cached_detector`: loading a pipeline takes seconds, scanning a note takes milliseconds, so a
+worker must load once and never receive a pickled detector) and the flat record each finding
+becomes in a table.
 """
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterable, Sequence
-from os import PathLike
 from typing import Any, TypedDict
 
-from blamelex.detector import Detector, load
+from blamelex.detector import (
+    DetectorKey,
+    cached_detector,
+    clear_cache,
+    detector_key,
+)
 from blamelex.findings import Finding
 
 FINDING_FIELDS: tuple[tuple[str, str], ...] = (
@@ -44,55 +48,6 @@ class FindingRecord(TypedDict):
     score: float
     origin: str
     suggestion: str | None
-
-
-DetectorKey = tuple[tuple[str, Any], ...]
-"""Hashable form of `blamelex.load` keyword arguments (see `detector_key`)."""
-
-_DETECTORS: dict[DetectorKey, Detector] = {}
-# One lock for the cache: worker processes are single-threaded, but a driver that scans from
-# several threads must still load each configuration once.
-_LOCK = threading.Lock()
-
-
-def _freeze(value: Any) -> Any:
-    """A hashable, comparable stand-in for one load argument (paths become strings)."""
-    if isinstance(value, PathLike):
-        return str(value)
-    if isinstance(value, (list, tuple)):
-        return tuple(_freeze(v) for v in value)
-    return value
-
-
-def detector_key(**load_kwargs: Any) -> DetectorKey:
-    """The cache key for `blamelex.load(**load_kwargs)`: sorted, with lists and paths frozen.
-
-    ``select=["VB1"]`` and ``select=("VB1",)`` give the same key, so they share a detector.
-    """
-    return tuple(sorted((name, _freeze(value)) for name, value in load_kwargs.items()))
-
-
-def cached_detector(**load_kwargs: Any) -> Detector:
-    """Return this process's detector for these `blamelex.load` arguments, loading it once.
-
-    Every worker process (a `datasets` map worker, a Spark Python worker) keeps its own cache,
-    so the detector is built once per process and is never pickled or shipped with a task.
-    """
-    key = detector_key(**load_kwargs)
-    detector = _DETECTORS.get(key)
-    if detector is None:
-        with _LOCK:
-            detector = _DETECTORS.get(key)
-            if detector is None:
-                detector = load(**load_kwargs)
-                _DETECTORS[key] = detector
-    return detector
-
-
-def clear_cache() -> None:
-    """Forget this process's cached detectors (for tests, or after changing a lexicon file)."""
-    with _LOCK:
-        _DETECTORS.clear()
 
 
 def finding_record(finding: Finding) -> FindingRecord:
