@@ -199,3 +199,15 @@ def test_the_three_ways_in_agree_by_default() -> None:
         via_cli.append([(f["start"], f["end"], f["code"]) for f in found])
     assert via_spacy == via_load == via_cli
     assert any(via_load)
+
+
+def test_explain_knows_every_code_that_can_be_reported(capsys: pytest.CaptureFixture[str]) -> None:
+    from blamelex.cli import main
+    from blamelex.lexicon.categories import category_entries
+
+    codes = [e.code for e in LEXICON] + [e.code for e in category_entries().values()]
+    assert {"VB100", "VB900"} <= set(codes)
+    for code in codes:
+        assert main(["explain", code]) == 0, code
+        assert capsys.readouterr().out.startswith(code)
+    assert main(["explain", "VB9999"]) == 2

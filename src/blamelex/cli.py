@@ -715,12 +715,14 @@ def _rewrite_records(args: argparse.Namespace) -> int:
 def cmd_explain(args: argparse.Namespace) -> int:
     """Print one entry in full."""
     from blamelex.lexicon import load_lexicon
+    from blamelex.lexicon.categories import entry_for_code
     from blamelex.rephrase import plain
 
     lexicon = load_lexicon(extra=args.lexicon)
-    entry = lexicon.get(args.code)
+    entry = entry_for_code(lexicon, args.code)
     if entry is None:
-        _err(f"unknown code {args.code!r}; see 'blamelex lexicon list'")
+        _err(f"unknown code {args.code!r}; see 'blamelex lexicon list' (and VB100, VB200 ... "
+             "for the categories)")
         return EXIT_ERROR
     out = io.StringIO()
     out.write(f"{entry.code}  {entry.term}\n")
@@ -730,6 +732,9 @@ def cmd_explain(args: argparse.Namespace) -> int:
               "sentence):\n")
     for s in entry.suggestions:
         out.write(f"  - {plain(s)}\n")
+    if not entry.patterns:
+        out.write("\nA category-level code: findings the model makes where no lexicon entry "
+                  "matched.\n")
     out.write("\nExamples flagged:\n")
     for s in entry.examples_flag:
         out.write(f"  x {s}\n")

@@ -11,11 +11,9 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import yaml
 from spacy.tokens import Doc, Span
 
-from blamelex.findings import Source
-from blamelex.lexicon import Entry
+from blamelex.lexicon.categories import category_entries
 from blamelex.matching import Candidate
 
 if TYPE_CHECKING:
@@ -59,22 +57,6 @@ def resolve_model(model: str | Path | None) -> Path | None:
     if model == "default":
         return default_model_dir()
     return Path(model)
-
-
-def category_entries() -> dict[str, Entry]:
-    """Category-level entries used for model-only findings (data/categories.yaml)."""
-    text = (resources.files("blamelex") / "data" / "categories.yaml").read_text("utf-8")
-    data = yaml.safe_load(text)["categories"]
-    out = {}
-    for cat, raw in data.items():
-        out[cat] = Entry(
-            code=raw["code"], term=raw["term"], category=cat, severity=raw["severity"],
-            patterns=(), explanation=" ".join(raw["explanation"].split()),
-            suggestions=tuple(raw["suggestions"]),
-            sources=tuple(Source(s["title"], s["url"]) for s in raw["sources"]),
-            examples_flag=(), examples_ok=(), applies_to="child", file="categories.yaml",
-        )
-    return out
 
 
 class ModelScorer:
