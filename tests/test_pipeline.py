@@ -211,3 +211,34 @@ def test_explain_knows_every_code_that_can_be_reported(capsys: pytest.CaptureFix
         assert main(["explain", code]) == 0, code
         assert capsys.readouterr().out.startswith(code)
     assert main(["explain", "VB9999"]) == 2
+
+
+OUR_RULES = """\
+effects:
+  HYPOTHETICAL: {effect: drop}
+rules:
+  - id: hypothetical.test_entry
+    modifier: HYPOTHETICAL
+    direction: backward
+    window: 6
+    patterns: ["test entry"]
+"""
+
+
+def test_an_organisations_own_context_rules_reach_every_way_in(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from blamelex.cli import main
+
+    rules = tmp_path / "our-context.yaml"
+    rules.write_text(OUR_RULES, encoding="utf-8")
+    note = tmp_path / "note.txt"
+    note.write_text("Test entry - Leah is streetwise.\n",
+                    encoding="utf-8")
+    text = note.read_text(encoding="utf-8")
+    assert blamelex.load(model=None).scan(text)
+    assert blamelex.load(model=None, extra_context_rules=[rules]).scan(text) == []
+    assert blamelex.load(extra_context_rules=[rules]).scan(text) == []
+    assert main(["scan", str(note), "--no-model", "--quiet"]) == 1
+    assert main(["scan", str(note), "--no-model", "--quiet", "--context-rules", str(rules)]) == 0
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("rules:\n  - modifier: NEGATED\n    patterns: [x]\n", encoding="utf-8")
+    assert main(["scan", str(note), "--no-model", "--context-rules", str(bad)]) == 2

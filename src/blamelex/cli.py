@@ -126,6 +126,9 @@ def _add_detector_options(p: argparse.ArgumentParser) -> None:
                    help="minimum score 0-1 for a finding (default 0.5)")
     g.add_argument("--lexicon", action="append", metavar="FILE", default=[],
                    help="add an organisation's own lexicon file (YAML); repeatable")
+    g.add_argument("--context-rules", action="append", metavar="FILE", default=[],
+                   help="add an organisation's own context-rule file (YAML, the format of "
+                        "data/context_rules.yaml; docs/context.md); repeatable")
     m = p.add_argument_group("model")
     m.add_argument("--no-model", action="store_true",
                    help="lexicon and context rules only (no transformer; fastest)")
@@ -422,6 +425,7 @@ def _load_detector(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     _check_detector_options(args)
     return load(
         extra_lexicons=args.lexicon,
+        extra_context_rules=args.context_rules,
         select=_csv(args.select),
         ignore=_csv(args.ignore),
         min_severity=args.min_severity,
@@ -807,6 +811,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return handlers[args.command](args)
     except _raised("blamelex.lexicon", "LexiconError") as exc:
+        _err(str(exc))
+        return EXIT_ERROR
+    except _raised("blamelex.context_rules", "ContextRuleError") as exc:
         _err(str(exc))
         return EXIT_ERROR
     except _raised("blamelex.model.runtime", "ModelError") as exc:

@@ -85,6 +85,7 @@ class BlamelexComponent:
         name: str = "blamelex",
         *,
         extra_lexicons: Sequence[str] = (),
+        extra_context_rules: Sequence[str] = (),
         select: Sequence[str] = (),
         ignore: Sequence[str] = (),
         min_severity: str | None = None,
@@ -104,6 +105,7 @@ class BlamelexComponent:
         register_extensions()
         self.name = name
         self.extra_lexicons = [str(p) for p in extra_lexicons]
+        self.extra_context_rules = [str(p) for p in extra_context_rules]
         self.select = list(select)
         self.ignore = list(ignore)
         self.min_severity = min_severity
@@ -130,7 +132,8 @@ class BlamelexComponent:
         self.model = self._load_model()
         self.pipeline = Pipeline.build(vocab, full, tokenize=tokenize, selection=selection,
                                        threshold=self.threshold, model=self.model,
-                                       context=self.use_context)
+                                       context=self.use_context,
+                                       extra_context_rules=self.extra_context_rules)
         self.matcher = self.pipeline.matcher
         self.context = self.pipeline.context
         self.scorer = self.pipeline.scorer
@@ -271,8 +274,14 @@ class BlamelexComponent:
             name = f"extra_{i}_{Path(src).name}"
             shutil.copyfile(src, folder / name)
             copies.append(name)
+        rule_copies = []
+        for i, src in enumerate(self.extra_context_rules):
+            name = f"context_{i}_{Path(src).name}"
+            shutil.copyfile(src, folder / name)
+            rule_copies.append(name)
         settings = {
             "extra_lexicons": copies,
+            "extra_context_rules": rule_copies,
             "select": self.select,
             "ignore": self.ignore,
             "min_severity": self.min_severity,
@@ -291,6 +300,8 @@ class BlamelexComponent:
         settings = json.loads((folder / "settings.json").read_text(encoding="utf-8"))
         extra = [str(folder / name) for name in settings["extra_lexicons"]]
         self.extra_lexicons = extra
+        self.extra_context_rules = [str(folder / name)
+                                    for name in settings.get("extra_context_rules", [])]
         self.select = list(settings["select"])
         self.ignore = list(settings["ignore"])
         self.min_severity = settings["min_severity"]
@@ -308,6 +319,7 @@ class BlamelexComponent:
     "blamelex",
     default_config={
         "extra_lexicons": [],
+        "extra_context_rules": [],
         "select": [],
         "ignore": [],
         "min_severity": None,
@@ -324,6 +336,7 @@ def make_blamelex(
     nlp: Language,
     name: str,
     extra_lexicons: list[str],
+    extra_context_rules: list[str],
     select: list[str],
     ignore: list[str],
     min_severity: str | None,
@@ -340,6 +353,7 @@ def make_blamelex(
         nlp,
         name,
         extra_lexicons=extra_lexicons,
+        extra_context_rules=extra_context_rules,
         select=select,
         ignore=ignore,
         min_severity=min_severity,

@@ -67,6 +67,7 @@ class Detector:
 def load(
     *,
     extra_lexicons: Sequence[str | Path] = (),
+    extra_context_rules: Sequence[str | Path] = (),
     select: Sequence[str] = (),
     ignore: Sequence[str] = (),
     min_severity: str | None = None,
@@ -82,6 +83,8 @@ def load(
 
     Args:
         extra_lexicons: an organisation's own lexicon files (same YAML format).
+        extra_context_rules: an organisation's own context-rule files (the format of
+            ``data/context_rules.yaml``; docs/context.md, "Rules of your own").
         select: only these codes (prefixes, e.g. ``VB1``) or categories.
         ignore: drop these codes (prefixes) or categories.
         min_severity: ``caution`` (default, all) or ``avoid`` (only the most serious).
@@ -105,6 +108,7 @@ def load(
     return Detector(
         build_nlp(
             extra_lexicons=extra_lexicons,
+            extra_context_rules=extra_context_rules,
             select=select,
             ignore=ignore,
             min_severity=min_severity,

@@ -97,6 +97,7 @@ class _SafeTokenizer:
 def build_nlp(
     *,
     extra_lexicons: Sequence[str | Path] = (),
+    extra_context_rules: Sequence[str | Path] = (),
     select: Sequence[str] = (),
     ignore: Sequence[str] = (),
     min_severity: str | None = None,
@@ -118,6 +119,7 @@ def build_nlp(
         "blamelex",
         config={
             "extra_lexicons": [str(p) for p in extra_lexicons],
+            "extra_context_rules": [str(p) for p in extra_context_rules],
             "select": list(select),
             "ignore": list(ignore),
             "min_severity": min_severity,

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from spacy.tokens import Doc
@@ -76,10 +77,13 @@ class Pipeline:
         threshold: float = 0.5,
         model: ModelScorer | None = None,
         context: bool = True,
+        extra_context_rules: Sequence[str | Path] = (),
     ) -> Pipeline:
-        """The stages for ``lexicon`` (the whole lexicon: ``selection`` filters findings)."""
+        """The stages for ``lexicon`` (the whole lexicon: ``selection`` filters findings);
+        ``extra_context_rules`` are an organisation's own context-rule files."""
         matcher = LexiconMatcher(vocab, lexicon, tokenize)
-        rules = ContextRules(vocab, lexicon.sets) if context else None
+        rules = ContextRules(vocab, lexicon.sets, extra_rules=extra_context_rules) \
+            if context else None
         scorer = Scorer(threshold=threshold, use_context=context)
         if model is not None:
             scorer.calibrator = model.calibrator

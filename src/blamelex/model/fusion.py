@@ -15,7 +15,11 @@ from typing import Any
 
 import numpy as np
 
-MODIFIER_NAMES = ("NEGATED", "QUOTED", "REPORTED", "META", "REFERENT", "SENSE")
+from blamelex.context_rules import modifier_names
+
+MODIFIER_NAMES = modifier_names()
+"""The context modifiers, from the bundled context rules (their ``effects``), in the order the
+calibrator was fitted with."""
 FEATURES_FULL = ("lexicon", "prior", "avoid", "model_prob", "model_logit", *MODIFIER_NAMES)
 FEATURES_NO_CONTEXT = ("lexicon", "prior", "avoid", "model_prob", "model_logit")
 
@@ -37,9 +41,11 @@ def candidate_features(
         "model_prob": model_prob,
         "model_logit": _logit(model_prob),
     }
-    for name in MODIFIER_NAMES:
-        values[name] = 1.0 if name in modifiers else 0.0
-    return [values[n] for n in names]
+    for name in modifiers:
+        values[name] = 1.0
+    # a modifier the calibrator was not fitted with (an organisation's own rule) is not a
+    # feature of it; a feature no modifier set is 0
+    return [values.get(n, 0.0) for n in names]
 
 
 @dataclass
