@@ -75,7 +75,129 @@ def test_same_phrase_twice_gets_its_own_offsets() -> None:
 def test_duplicate_renderings_are_dropped() -> None:
     # two templates that render alike for this verb group and pronoun give one suggestion
     assert _render_texts(("{be} at risk", "{be} at risk"), "female", None, "is", None) == (
-        ("is at risk", False),)
+        ("is at risk", "span"),)
+
+
+def rewritten(text: str) -> str:
+    new, _ = DETECTOR.rewrite(text)
+    return new
+
+
+@pytest.mark.parametrize("text, expected", [
+    # a noun phrase gets a noun phrase, a verb group a verb group (VB306 has both)
+    ("The hooker who was waiting did not want to talk.",
+     "The child being sexually exploited by [person] who was waiting did not want to talk."),
+    ("She got involved in prostitution at 14.", "She was sexually exploited by [person] at 14."),
+    # number follows the noun; the article follows the suggestion ("an" -> "a child")
+    ("Underage hookers tend to be missing from home.",
+     "Children who are being sexually exploited tend to be missing from home."),
+    ("Police treat an underage prostitute as a victim.",
+     "Police treat a child who is being sexually exploited as a victim."),
+    ("Staff say an absconder from the home was seen in town.",
+     "Staff say a child reported missing [n] times since [date] from the home was seen in town."),
+    # a base-form verb keeps its plural subject; "are" makes the verb plural
+    ("Youngsters repeatedly abscond from the home.",
+     "Youngsters repeatedly go missing from the home."),
+    ("Most of them are sexually active.",
+     "Most of them disclose sex involving [person], aged [age]; assess for abuse or exploitation."),
+    # the original names the adult: its "by ..." replaces the suggestion's "by [person/group]"
+    ("They were recruited by a local gang.",
+     "They were groomed and criminally exploited by a local gang."),
+    # ... but "by" + a gerund is not an agent
+    ("Mia is putting herself at risk by going to the park at night.",
+     "Mia is exposed to harm by [person] by going to the park at night."),
+    # a finite verb cannot follow a verb: the suggestion's "was" goes
+    ("He walked into that situation with his eyes open, staff said.",
+     "He walked into that situation deceived and manipulated by [person], staff said."),
+    # an acronym in an ordinary sentence is not shouting; a note in capitals stays in capitals
+    ("She was only AWOL for a few hours.",
+     "She was only missing (whereabouts unknown) for a few hours."),
+    ("MFH IS A GANG NOMINAL, PREV FOUND OOF", "MFH IS A CHILD WHO IS BEING CRIMINALLY EXPLOITED BY "
+     "[ORGANISED CRIME GROUP], PREV FOUND OOF"),
+    # no word twice where the suggestion meets the sentence
+    ("Custody record notes a child drug dealer booked in at 0230hrs",
+     "Custody record notes a child who is being criminally exploited by [person/group] booked in "
+     "at 0230hrs"),
+    ("OIC records IP was wearing provocative clothing",
+     "OIC records IP was wearing [describe factually, only if evidentially relevant]"),
+    # a clitic auxiliary is kept with its word
+    ("Staff feel he's putting himself at risk.", "Staff feel he's exposed to harm by [person]."),
+])
+def test_suggestion_fits_the_sentence(text: str, expected: str) -> None:
+    assert rewritten(text) == expected
+
+
+@pytest.mark.parametrize("text, words, replaced, rendered", [
+    # a negation stays with its auxiliary, contracted as written
+    ("She shouldn't talk to older men.", (3, 7), "shouldn't talk to older men",
+     "shouldn't be targeted by [person]"),
+    ("They have not engaged with staff.", (3, 4), "have not engaged",
+     "have not been targeted by [person]"),
+    ("She wasn't engaging with staff.", (3, 4), "wasn't engaging", "wasn't targeted by [person]"),
+])
+def test_negation_is_kept(text: str, words: tuple[int, int], replaced: str, rendered: str) -> None:
+    import spacy
+
+    from blamelex.rephrase import render
+
+    doc = spacy.blank("en")(text)
+    sug = render("{be} targeted by [person]", doc[words[0]:words[1]])
+    assert (text[sug.start:sug.end], sug.text) == (replaced, rendered)
+
+
+def test_model_findings_and_other_voices_are_not_rewritten() -> None:
+    from dataclasses import replace
+
+    from blamelex.findings import Modifier
+    from blamelex.rephrase import apply_suggestions
+
+    text = "Jade is playing up again."
+    finding = DETECTOR.scan("YP is putting herself at risk.")[0]
+    model = replace(finding, start=5, end=7, text="is", origin="model", code="VB100")
+    quoted = replace(finding, modifiers=(Modifier("QUOTED", "quotation", '"', "factor", 0.4),))
+    result = apply_suggestions(text, [model])
+    assert result.text == text and result.edits == []
+    assert [(s.finding.code, s.reason) for s in result.skipped] == [("VB100", "model")]
+    assert "model" in result.skipped[0].explanation
+    new, edits = apply_suggestions("YP is putting herself at risk.", [quoted])  # unpacks as before
+    assert new == "YP is putting herself at risk." and not edits
+
+
+@pytest.mark.parametrize("text, reason", [
+    ("She is putting herself at risk of exploitation.", "runs_on"),   # "of ..." would be stranded
+    ("a lad his age staying out isn't a police matter", "not_whole_words"),  # "is|n't"
+    ("He is a well-known absconder.", "not_whole_words"),             # inside a hyphenated word
+])
+def test_unsafe_spans_are_reported_not_rewritten(text: str, reason: str) -> None:
+    from blamelex.rephrase import apply_suggestions
+
+    result = apply_suggestions(text, DETECTOR.scan(text))
+    assert result.text == text and not result.edits
+    assert [s.reason for s in result.skipped] == [reason]
+
+
+def test_whole_words() -> None:
+    from blamelex.rephrase import whole_words
+
+    text = "a 26-year-old man; the child's phone; she isn't"
+    assert whole_words(text, 0, 17)                     # "a 26-year-old man"
+    assert not whole_words(text, 0, 4)                  # "a 26" of "26-year-old"
+    assert whole_words(text, 23, 28)                    # "child", before a possessive
+    assert not whole_words(text, text.index("n't"), len(text))
+    assert not whole_words(text, 3, 3) and not whole_words("  ", 0, 2)
+
+
+def test_a_finding_inside_an_edit_is_neither_applied_nor_skipped() -> None:
+    from dataclasses import replace
+
+    from blamelex.rephrase import apply_suggestions
+
+    text = "YP is putting herself at risk."
+    outer = DETECTOR.scan(text)[0]
+    inner = replace(outer, start=outer.start + 8, text=text[outer.start + 8:outer.end],
+                    code="VB999")
+    result = apply_suggestions(text, [inner, outer])
+    assert [e.code for e in result.edits] == [outer.code] and result.skipped == ()
 
 
 def test_listings_show_templates_as_they_read() -> None:
