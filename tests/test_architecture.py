@@ -10,14 +10,7 @@ import grimp
 
 ROOT = Path(__file__).resolve().parents[1]
 
-KNOWN_CYCLES: set[frozenset[str]] = {
-    # blamelex.integrations loads its bridges on first use (PEP 562 __getattr__) and each bridge
-    # imports the shared code from the package: move FINDING_FIELDS, FindingRecord and
-    # scan_texts into a module of their own (e.g. blamelex.integrations.scan) that the package
-    # and both bridges import, then remove this entry
-    frozenset({"blamelex.integrations", "blamelex.integrations.datasets",
-               "blamelex.integrations.spark"}),
-}
+KNOWN_CYCLES: set[frozenset[str]] = set()
 """Cycles still to break, each with how."""
 
 

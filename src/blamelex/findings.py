@@ -175,6 +175,35 @@ class Finding:
         )
 
 
+FLAT_FIELDS: tuple[tuple[str, str], ...] = (
+    ("start", "int32"),
+    ("end", "int32"),
+    ("text", "string"),
+    ("code", "string"),
+    ("category", "string"),
+    ("severity", "string"),
+    ("score", "float64"),
+    ("origin", "string"),
+    ("suggestion", "string"),
+)
+"""Name and type of each field of a finding's flat form (`flat`), in column order: the one row
+shape of every table output (CSV, `datasets`, Spark)."""
+
+
+def flat(finding: Finding) -> dict[str, Any]:
+    """A finding as one flat row (the fields of `FLAT_FIELDS`), first suggestion only.
+
+    Tables keep one suggestion because that is what a reviewer acts on; the full `Finding`
+    (explanation, sources, modifiers, trace) is one scan away for any flagged row.
+    """
+    return {
+        "start": finding.start, "end": finding.end, "text": finding.text, "code": finding.code,
+        "category": finding.category, "severity": finding.severity,
+        "score": float(finding.score), "origin": finding.origin,
+        "suggestion": finding.suggestions[0].text if finding.suggestions else None,
+    }
+
+
 def shift(findings: list[Finding], offset: int) -> list[Finding]:
     """Findings moved by ``offset`` characters (for chunks of a large file)."""
     if not offset:

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import csv
 
+from blamelex.findings import FLAT_FIELDS, flat
 from blamelex.formats.base import Formatter, ScanResult, message
 
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-COLUMNS = ["path", "line", "column", "start", "end", "code", "category", "severity", "score",
-           "text", "message", "suggestion", "modifiers", "origin"]
+_FLAT = [name for name, _ in FLAT_FIELDS]
+COLUMNS = ["path", "line", "column", *_FLAT, "message", "modifiers"]
+"""Where the finding is, its flat form (`blamelex.findings.FLAT_FIELDS`, as in the `datasets`
+and Spark tables), the message and the context rules that fired."""
 
 
 def safe_cell(value: object) -> str:
@@ -34,10 +37,10 @@ class CsvFormatter(Formatter):
         for f in result.findings:
             line, col = result.position(f.start)
             row = [result.extra.get(c, "") for c in self.extra_cols]
-            row += [result.document.path, line, col, f.start, f.end, f.code, f.category,
-                    f.severity, f"{f.score:.3f}", f.text, message(f),
-                    f.suggestions[0].text if f.suggestions else "",
-                    ";".join(m.name for m in f.modifiers), f.origin]
+            record = flat(f)
+            record["score"] = f"{f.score:.3f}"
+            row += [result.document.path, line, col, *(record[c] for c in _FLAT), message(f),
+                    ";".join(m.name for m in f.modifiers)]
             if self.redact is not None:
                 row.append(result.context(f.start, f.end, self.redact))
             self.writer.writerow([safe_cell(c) for c in row])

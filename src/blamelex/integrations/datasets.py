@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from blamelex.integrations import FINDING_FIELDS, FindingRecord, scan_texts
+from blamelex.integrations.common import FINDING_FIELDS, FindingRecord, scan_texts
 
 try:
     import datasets

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from blamelex.integrations import FINDING_FIELDS, scan_texts
+from blamelex.integrations.common import FINDING_FIELDS, scan_texts
 
 try:
     import pandas as pd
