@@ -531,30 +531,25 @@ def cmd_scan(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if counts["findings"] else EXIT_CLEAN
 
 
-def _where(doc: Document) -> str:
-    """The path, and the record id for a record of an export."""
-    return doc.path if doc.record_id is None else f"{doc.path}:{doc.record_id}"
-
-
 def _report(doc, extra, counts, quiet, formatter) -> bool:  # type: ignore[no-untyped-def]
     """Count and report unreadable / skipped documents; True when the document is scannable."""
     from blamelex.formats import ScanResult
 
     if doc.error:
         counts["failed"] += 1
-        _err(f"{_where(doc)}: cannot read: {doc.error}")
+        _err(f"{doc.label}: cannot read: {doc.error}")
         formatter.write(ScanResult(doc, [], extra))
         return False
     if doc.skipped:
         counts["skipped"] += 1
         if not quiet:
-            _err(f"{_where(doc)}: skipped: {doc.skipped}")
+            _err(f"{doc.label}: skipped: {doc.skipped}")
         formatter.write(ScanResult(doc, [], extra))
         return False
     counts["warnings"] += len(doc.warnings)
     if doc.warnings and not quiet:
         for w in doc.warnings:
-            _err(f"{_where(doc)}: warning: {w}")
+            _err(f"{doc.label}: warning: {w}")
     return True
 
 

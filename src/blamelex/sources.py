@@ -48,6 +48,12 @@ class Document:
         """True when there is text to scan."""
         return not self.error and not self.skipped
 
+    @property
+    def label(self) -> str:
+        """How every output names this document: its path, and for a record its id
+        (``export.csv:C-0042``)."""
+        return self.path if self.record_id is None else f"{self.path}:{self.record_id}"
+
 
 def decode(data: bytes) -> tuple[str, list[str]]:
     """Decode bytes as text; returns the text and any warnings."""

@@ -110,8 +110,7 @@ class SarifFormatter(Formatter):
 
     def _notify(self, result: ScanResult, level: str, text: str) -> None:
         doc = result.document
-        where = doc.path if doc.record_id is None else f"{doc.path}:{doc.record_id}"
-        self.notifications.append({"level": level, "message": {"text": f"{where}: {text}"},
+        self.notifications.append({"level": level, "message": {"text": f"{doc.label}: {text}"},
                                    "locations": [self._location(result, None)]})
 
     def write(self, result: ScanResult) -> None:

@@ -16,7 +16,7 @@ class TextFormatter(Formatter):
 
     def write(self, result: ScanResult) -> None:
         doc = result.document
-        label = doc.path if doc.record_id is None else f"{doc.path}:{doc.record_id}"
+        label = doc.label
         for f in result.findings:
             line, col = result.position(f.start)
             hint = f" (suggest: {f.suggestions[0].text!r})" if f.suggestions else ""
