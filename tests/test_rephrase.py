@@ -120,6 +120,14 @@ def rewritten(text: str) -> str:
      "at 0230hrs"),
     ("OIC records IP was wearing provocative clothing",
      "OIC records IP was wearing [describe factually, only if evidentially relevant]"),
+    # a linking verb before a description is replaced with the verb group
+    ("He has become a recruiter.", "He has been used by [person/group] to draw other children in."),
+    ("Some victims become sexually active at 13.",
+     "Some victims disclose sex involving [person], aged [age]; assess for abuse or exploitation "
+     "at 13."),
+    # a word that modifies the noun takes the place of the suggestion's article
+    ("She became a high-class prostitute at 15.",
+     "She became a high-class child being sexually exploited by [person] at 15."),
     # a clitic auxiliary is kept with its word
     ("Staff feel he's putting himself at risk.", "Staff feel he's exposed to harm by [person]."),
 ])

@@ -78,21 +78,23 @@ _NEGATIONS = {"not", "n't", "never"}
 _AUXILIARIES = _BE | _HAVE | _MODAL
 _PLURAL_AUX = {"are", "were", "'re", "have", "'ve"}
 _SINGULAR_AUX = {"is", "was", "'s", "has", "am", "'m"}
+_LINKING = {"become", "get", "seem", "appear", "remain"}
+"""Verbs that link a subject to a description: a suggestion's verb replaces them."""
 _ADVERBS = {"always", "never", "often", "just", "still", "constantly", "forever", "also", "even",
             "again", "already", "sometimes", "regularly", "continually"}
 
 
-def _aux_chain(span: Span, lowers: Sequence[str]) -> tuple[int, list[str]]:
+def _aux_chain(at: int, lowers: Sequence[str]) -> tuple[int, list[str]]:
     """Token index where the contiguous auxiliaries (and negations after one of them: "should
-    not", "can't") before the span begin, and their lower-cased texts."""
-    i = span.start
+    not", "can't") before token ``at`` begin, and their lower-cased texts."""
+    i = at
     while i > 0 and (lowers[i - 1] in _AUXILIARIES or
                      (lowers[i - 1] in _NEGATIONS and i > 1 and
                       lowers[i - 2] in _AUXILIARIES | _NEGATIONS)):
         i -= 1
-    while i < span.start and lowers[i] in _NEGATIONS:  # a chain starts with an auxiliary
+    while i < at and lowers[i] in _NEGATIONS:  # a chain starts with an auxiliary
         i += 1
-    return i, list(lowers[i : span.start])
+    return i, list(lowers[i:at])
 
 
 def _is_adverb(low: str) -> bool:
@@ -117,17 +119,25 @@ def _through(chain: list[str], k: int) -> int:
 def verb_form(span: Span, lowers: Sequence[str] | None = None) -> tuple[int, VerbForm]:
     """The verb form of a span that starts with a verb: (edit start token, form).
 
-    ``lowers`` are the doc's lower-cased token texts if the caller has them.
+    A span that is not a verb group takes in a linking verb before it: "has become [a
+    recruiter]" is rendered from "has become" ("has been used by ..."), "became [sexually
+    active]" from "became". ``lowers`` are the doc's lower-cased token texts if the caller has
+    them.
     """
     lowers = _lowers(span) if lowers is None else lowers
-    start, lower = _aux_chain(span, lowers)
+    head = _head(span, lowers)
+    verb_at = span.start
+    _, tags = verb_tags(lowers[head])
+    if not tags and span.start > 0 and lowers[span.start - 1] not in _AUXILIARIES:
+        lemma, link_tags = verb_tags(lowers[span.start - 1])
+        if lemma in _LINKING and link_tags:
+            verb_at, head, tags = span.start - 1, span.start - 1, link_tags
+    start, lower = _aux_chain(verb_at, lowers)
     doc = span.doc
 
     def kept(k: int) -> str:  # chain[0..k] as written, negations after it included
         return doc[start : start + _through(lower, k) + 1].text
 
-    head = _head(span, lowers)
-    _, tags = verb_tags(lowers[head])
     finite = next((w for w in lower if w not in _NEGATIONS), lowers[head])
     plural = True if finite in _PLURAL_AUX else False if finite in _SINGULAR_AUX else None
     modal_at = max((k for k, w in enumerate(lower) if w in _MODAL), default=-1)
@@ -145,16 +155,20 @@ def verb_form(span: Span, lowers: Sequence[str] | None = None) -> tuple[int, Ver
         mode = "progressive" if "VBG" in tags else "passive"
         return start, VerbForm("", mode, be_word, plural)
     if "VBZ" in tags:
-        return span.start, VerbForm("", "present", plural=False)
+        return start, VerbForm("", "present", plural=False)
     if "VBD" in tags:
-        return span.start, VerbForm("", "past", plural=plural)
+        return start, VerbForm("", "past", plural=plural)
     if "VBG" in tags:
-        return span.start, VerbForm("", "gerund")
+        return start, VerbForm("", "gerund")
+    if tags & _BASE_TAGS and verb_at < span.start:
+        # a linking verb in its base form is a plural present ("victims become [sexually
+        # active]"): after "have" or a modal it was handled above
+        return start, VerbForm("", "plain")
     if "VBN" in tags:
-        return span.start, VerbForm("", "participle")
-    if tags & {"VB", "VBP"} and _plural_subject(span, lowers):
-        return span.start, VerbForm("", "plain")  # "youngsters repeatedly [abscond]"
-    return span.start, VerbForm("", "present", plural=plural)  # "[are sexually active]"
+        return start, VerbForm("", "participle")
+    if tags & _BASE_TAGS and _plural_subject(span, lowers):
+        return start, VerbForm("", "plain")  # "youngsters repeatedly [abscond]", not "a party"
+    return start, VerbForm("", "present", plural=plural)  # "[are sexually active]"
 
 
 def _plural_subject(span: Span, lowers: Sequence[str]) -> bool:
@@ -273,7 +287,8 @@ class Context(NamedTuple):
     inner_article: bool = False
     """The span itself starts with "a" / "an" ("[a recruiter]")."""
     determiner: bool = False
-    """Another determiner or possessive is right before the span ("the", "our")."""
+    """Another determiner or possessive ("the", "our"), or a word that modifies the noun
+    ("high-class"), is right before the span."""
     agent: str = ""
     """``by`` / ``from`` when the words right after the span name who or where ("were
     recruited by a gang"): the suggestion's own "by [person]" is then left out."""
@@ -329,7 +344,12 @@ def _context(span: Span, lowers: Sequence[str], edit_start: int) -> Context:
     plural = _plural_word(lowers[span.end - 1]) and first not in {"a", "an", "one"} and \
         not any(w in _PREPOSITIONS for w in lowers[span.start : span.end])
     article = doc[span.start - 1].text if slot == "nominal" and prev in {"a", "an"} else ""
-    determiner = slot == "nominal" and prev in _DETERMINERS and not article
+    # a determiner, or a word that modifies the noun ("a high-class [prostitute]", "12-Year Old
+    # [Prostitute]"): a suggestion's own article would be one too many
+    modifier = span.start > 0 and doc[span.start - 1].is_alpha and \
+        prev not in _PREPOSITIONS | _CONJUNCTIONS | _SUBJECTS | _AUXILIARIES and \
+        not verb_tags(prev)[1] - _BASE_TAGS
+    determiner = slot == "nominal" and not article and (prev in _DETERMINERS or modifier)
     inner_article = lowers[span.start] in {"a", "an"} and edit_start == span.start
     agent = ""
     nxt = lowers[span.end] if span.end < len(doc) else ""
