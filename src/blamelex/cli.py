@@ -21,7 +21,7 @@ from typing import IO, TYPE_CHECKING, Any, cast
 # Runtime (each command imports what it uses; `_raised` finds the error classes of the lexicon
 # and the model once a command has imported them).
 from blamelex import __version__
-from blamelex.findings import SEVERITIES
+from blamelex.findings import SEVERITIES, SelectionError
 from blamelex.records import RecordError
 from blamelex.summary import SummaryError
 
@@ -362,16 +362,6 @@ def _output(path: str | None) -> Iterator[IO[str]]:
         raise
 
 
-def _category_codes() -> dict[str, str]:
-    """Category -> the code of a model finding in it (VB100, VB200 ...; data/categories.yaml)."""
-    from importlib import resources
-
-    import yaml
-
-    text = (resources.files("blamelex") / "data" / "categories.yaml").read_text("utf-8")
-    return {name: str(raw["code"]) for name, raw in yaml.safe_load(text)["categories"].items()}
-
-
 def _listing(label: str, names: Sequence[str], width: int = 96) -> str:
     import textwrap
 
@@ -379,50 +369,9 @@ def _listing(label: str, names: Sequence[str], width: int = 96) -> str:
                          subsequent_indent=" " * (len(label) + 4), break_on_hyphens=False)
 
 
-def _did_you_mean(key: str, codes: Sequence[str], categories: Sequence[str]) -> str:
-    close = difflib.get_close_matches(key, categories, n=2, cutoff=0.6)
-    close += difflib.get_close_matches(key.upper(), codes, n=3 - len(close), cutoff=0.6)
-    return f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
-
-
-def check_selectors(keys: Sequence[str], option: str, codes: Sequence[str],
-                    categories: Sequence[str]) -> None:
-    """Raise `CliError` for a key of ``--select`` / ``--ignore`` that selects nothing: neither a
-    category nor a code or the prefix of one (``VB1``; codes in any case), listing the valid
-    ones."""
-    bad = [k for k in keys
-           if k not in categories and not any(c.startswith(k.upper()) for c in codes)]
-    if not bad:
-        return
-    lines = [f"{option}: unknown code or category {k!r}{_did_you_mean(k, codes, categories)}"
-             for k in bad]
-    lines.append(_listing("categories", categories))
-    lines.append(_listing("codes", codes))
-    lines.append("  (a code prefix such as VB1 stands for every code it starts; "
-                 "see 'blamelex lexicon list')")
-    raise CliError("\n".join(lines))
-
-
-def _check_detector_options(args: argparse.Namespace) -> None:
-    """Unknown codes and categories in --select / --ignore are errors (nothing is loaded
-    unless one of them is given)."""
-    select, ignore = _csv(args.select), _csv(args.ignore)
-    if not select and not ignore:
-        return
-    from blamelex.lexicon import CATEGORIES, load_lexicon
-
-    lexicon = load_lexicon(extra=args.lexicon)
-    model_codes = _category_codes()
-    codes = sorted({e.code for e in lexicon} | set(model_codes.values()))
-    categories = list(dict.fromkeys([*CATEGORIES, *model_codes, *lexicon.categories()]))
-    check_selectors(select, "--select", codes, categories)
-    check_selectors(ignore, "--ignore", codes, categories)
-
-
 def _load_detector(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from blamelex.detector import load
 
-    _check_detector_options(args)
     return load(
         extra_lexicons=args.lexicon,
         extra_context_rules=args.context_rules,
@@ -813,6 +762,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     except _raised("blamelex.model.runtime", "ModelError") as exc:
         _err(f"model: {exc}")
+        return EXIT_ERROR
+    except SelectionError as exc:
+        _err(str(exc))
         return EXIT_ERROR
     except (RecordError, SummaryError, CliError) as exc:
         _err(str(exc))

@@ -20,6 +20,7 @@ from spacy.tokens import Doc, Span
 
 from blamelex.findings import SEVERITIES, Finding, Selection, severity_rank
 from blamelex.lexicon import Lexicon, load_lexicon
+from blamelex.lexicon.categories import category_entries
 from blamelex.pipeline import Pipeline
 from blamelex.rephrase import render_all
 from blamelex.scoring import Scored
@@ -127,6 +128,11 @@ class BlamelexComponent:
     def _build(self, vocab: Any, full: Lexicon, tokenize: Any) -> None:
         """The pipeline over the whole lexicon ``full``, with this component's settings."""
         selection = Selection.of(self.select, self.ignore, self.min_severity)
+        if selection:
+            model_entries = category_entries().values()
+            selection.check(codes=[e.code for e in (*full, *model_entries)],
+                            categories=list(dict.fromkeys(
+                                [*(e.category for e in model_entries), *full.categories()])))
         self.lexicon = full.filtered(self.select, self.ignore, self.min_severity)
         """The entries whose findings are reported."""
         self.model = self._load_model()

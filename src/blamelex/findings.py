@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -91,6 +91,45 @@ class Selection:
 
     def __bool__(self) -> bool:
         return bool(self.select or self.ignore or self.min_severity)
+
+    def check(self, codes: Sequence[str], categories: Sequence[str]) -> None:
+        """Raise `SelectionError` for a key that selects nothing: neither one of
+        ``categories`` nor a code of ``codes`` or the prefix of one (``VB1``, any case)."""
+        bad = [(option, k) for option, keys in (("select", self.select),
+                                                ("ignore", self.ignore))
+               for k in keys
+               if k not in categories and not any(c.startswith(k.upper()) for c in codes)]
+        if bad:
+            raise SelectionError(bad, sorted(codes), list(categories))
+
+
+class SelectionError(ValueError):
+    """A ``select`` / ``ignore`` key names no code, code prefix or category. The message says
+    which, suggests close matches and lists the valid keys."""
+
+    def __init__(self, unknown: Sequence[tuple[str, str]], codes: Sequence[str],
+                 categories: Sequence[str]) -> None:
+        import difflib
+        import textwrap
+
+        self.unknown = list(unknown)
+
+        def listing(label: str, names: Sequence[str]) -> str:
+            return textwrap.fill(", ".join(names), width=96, initial_indent=f"  {label}: ",
+                                 subsequent_indent=" " * (len(label) + 4),
+                                 break_on_hyphens=False)
+
+        lines = []
+        for option, key in self.unknown:
+            close = difflib.get_close_matches(key, categories, n=2, cutoff=0.6)
+            close += difflib.get_close_matches(key.upper(), codes, n=3 - len(close), cutoff=0.6)
+            hint = f" (did you mean {' or '.join(repr(c) for c in close)}?)" if close else ""
+            lines.append(f"--{option}: unknown code or category {key!r}{hint}")
+        lines.append(listing("categories", categories))
+        lines.append(listing("codes", codes))
+        lines.append("  (a code prefix such as VB1 stands for every code it starts; "
+                     "see 'blamelex lexicon list')")
+        super().__init__("\n".join(lines))
 
 
 @dataclass(frozen=True)
