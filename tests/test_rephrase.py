@@ -90,9 +90,9 @@ def rewritten(text: str) -> str:
     ("She got involved in prostitution at 14.", "She was sexually exploited by [person] at 14."),
     # number follows the noun; the article follows the suggestion ("an" -> "a child")
     ("Underage hookers tend to be missing from home.",
-     "Children who are being sexually exploited tend to be missing from home."),
+     "Children who are being sexually exploited by [person] tend to be missing from home."),
     ("Police treat an underage prostitute as a victim.",
-     "Police treat a child who is being sexually exploited as a victim."),
+     "Police treat a child who is being sexually exploited by [person] as a victim."),
     ("Staff say an absconder from the home was seen in town.",
      "Staff say a child reported missing [n] times since [date] from the home was seen in town."),
     # a base-form verb keeps its plural subject; "are" makes the verb plural
