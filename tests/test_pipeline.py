@@ -242,3 +242,26 @@ def test_an_organisations_own_context_rules_reach_every_way_in(tmp_path) -> None
     bad = tmp_path / "bad.yaml"
     bad.write_text("rules:\n  - modifier: NEGATED\n    patterns: [x]\n", encoding="utf-8")
     assert main(["scan", str(note), "--no-model", "--context-rules", str(bad)]) == 2
+
+
+def test_eval_real_prints_the_real_text_table_per_voice(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    from blamelex.cli import main
+
+    items = [
+        {"id": "A1", "text": "YP is streetwise and a regular misper.", "kind": "blaming",
+         "spans": [{"text": "streetwise", "category": "adultification", "voice": "own"}]},
+        {"id": "A2", "text": "School records describe her as promiscuous.", "kind": "blaming",
+         "spans": [{"text": "promiscuous", "category": "sexualising_label",
+                    "voice": "reported"}]},
+        {"id": "A3", "text": "The man drove her to a flat in another town.", "kind": "neutral",
+         "spans": []},
+        {"id": "A4", "text": "Words such as 'streetwise' blame children.", "kind": "meta",
+         "spans": []},
+    ]
+    path = tmp_path / "set.jsonl"
+    path.write_text("".join(json.dumps(i) + "\n" for i in items), encoding="utf-8")
+    assert main(["eval", "--real", str(path), "--system", "lexicon", "--format", "json"]) == 0
+    table = json.loads(capsys.readouterr().out)["by_voice"]
+    assert table["own"]["passages"] == 1 and table["own"]["recall"] == 1.0
+    assert table["own"]["phrase_recall"] == 1.0 and table["all"]["neutral_flagged"] == 0.0
+    assert table["all"]["passages"] == 2

@@ -229,7 +229,11 @@ def build_parser() -> argparse.ArgumentParser:
                                     "capability.",
                         epilog="examples:\n  blamelex eval dev\n"
                                "  blamelex eval test --format json\n"
-                               "  blamelex eval challenge --system lexicon",
+                               "  blamelex eval challenge --system lexicon\n"
+                               "  blamelex eval test --proposals 0.5   # the model's own spans on\n"
+                               "  blamelex eval --real ../shared/realtext/dev.jsonl  # real text:"
+                               " passage\n    recall/precision/F1, neutral and meta flag rates, "
+                               "phrase recall, per voice",
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     ev.add_argument("split", nargs="?", default="dev", metavar="SPLIT|FILE",
                     help="train, dev, test, challenge, or a corpus-format .jsonl file "
@@ -240,6 +244,12 @@ def build_parser() -> argparse.ArgumentParser:
                     help="lexicon: lexicon + context rules; model: the transformer's own spans; "
                          "combined: everything (default); *-no-context: ablations")
     ev.add_argument("--model", metavar="DIR", default="default", help="model folder")
+    ev.add_argument("--proposals", type=_threshold, default=None, metavar="P",
+                    help="let the model report spans the lexicon lacks at mean probability >= P "
+                         "(default: off, as in scan)")
+    ev.add_argument("--real", metavar="FILE",
+                    help="a real-text set (JSON lines with id, text, kind blaming/neutral/meta, "
+                         "spans with voice): print the real-text table instead")
     ev.add_argument("--screener", action="store_true",
                     help="use the sentence screener (off by default)")
     ev.add_argument("--format", choices=["table", "json"], default="table")
@@ -294,21 +304,16 @@ def cmd_eval(args: argparse.Namespace) -> int:
     import json as _json
 
     from blamelex.corpus import read_split
-    from blamelex.detector import load
     from blamelex.evaluate import evaluate, format_table, predict_model_only, predict_spans
 
+    if args.real:
+        return _eval_real(args)
     items = read_split(args.split, args.data)
     texts = [i["text"] for i in items]
     if args.system == "model":
         preds = predict_model_only(args.model, texts)
     else:
-        detector = load(
-            threshold=args.threshold,
-            model=None if args.system.startswith("lexicon") else args.model,
-            screener=args.screener,
-            context="no-context" not in args.system,
-        )
-        preds = predict_spans(detector, texts)
+        preds = predict_spans(_eval_detector(args), texts)
     result = evaluate(items, preds)
     result["system"] = args.system
     result["split"] = args.split
@@ -316,6 +321,43 @@ def cmd_eval(args: argparse.Namespace) -> int:
         sys.stdout.write(_json.dumps(result, indent=2) + "\n")
     else:
         sys.stdout.write(format_table(result, f"{args.system} on {args.split}") + "\n")
+    return EXIT_CLEAN
+
+
+def _eval_detector(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from blamelex.detector import load
+
+    return load(
+        threshold=args.threshold,
+        model=None if args.system.startswith("lexicon") else args.model,
+        screener=args.screener,
+        context="no-context" not in args.system,
+        proposal_min_prob=args.proposals,
+    )
+
+
+def _eval_real(args: argparse.Namespace) -> int:
+    """The real-text table (`blamelex.evaluate.real_text_metrics`) for one system, per voice."""
+    import json as _json
+
+    from blamelex.evaluate import format_real_table, read_real, real_text_metrics
+
+    if args.system == "model":
+        raise CliError("--real measures a pipeline: use --system lexicon, combined or an "
+                       "ablation, and --proposals P for the model's own spans")
+    items = read_real(args.real)
+    detector = _eval_detector(args)
+    found = [[(f.start, f.end) for f in fs]
+             for fs in detector.scan_many(it["text"] for it in items)]
+    rows = [(voice or "all", real_text_metrics(items, found, voice))
+            for voice in (None, "own", "reported")]
+    if args.format == "json":
+        sys.stdout.write(_json.dumps({"system": args.system, "set": args.real,
+                                      "by_voice": dict(rows)}, indent=2) + "\n")
+    else:
+        sys.stdout.write(f"{args.system} on {args.real} ({len(items)} items; rows: blaming "
+                         "passages of that voice against all neutral passages)\n\n")
+        sys.stdout.write(format_real_table(rows, first="voice"))
     return EXIT_CLEAN
 
 

@@ -205,9 +205,9 @@ def real_text_metrics(
     }
 
 
-def format_real_table(rows: Sequence[tuple[str, dict[str, float]]]) -> str:
-    """A markdown table of `real_text_metrics` results, one row per system."""
-    head = ("| system | passages | recall | precision | F1 | neutral flagged | phrase recall "
+def format_real_table(rows: Sequence[tuple[str, dict[str, float]]], first: str = "system") -> str:
+    """A markdown table of `real_text_metrics` results, one row per system (or voice)."""
+    head = (f"| {first} | passages | recall | precision | F1 | neutral flagged | phrase recall "
             "| meta flagged |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n")
     body = "".join(
         f"| {name} | {m['passages']} | {m['recall']:.3f} | {m['precision']:.3f} | {m['f1']:.3f} "
