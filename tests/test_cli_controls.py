@@ -403,3 +403,19 @@ def test_missing_output_folder_is_named(tmp_path: Path, loads: list[dict[str, An
     assert code == 2 and "output folder gone does not exist (for --plot gone/s.png)" in err
     assert ".tmp" not in err
     assert sorted(p.name for p in tmp_path.iterdir()) == ["f.jsonl", "note.txt"]
+
+
+def test_rewrite_lists_the_findings_left_for_a_manual_rewrite(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    note = write(tmp_path / "note.txt", "Seen 02:00.\nShe is putting herself at risk of CSE. "
+                                        "Known to be streetwise.\n")
+    code, out, err = run(["rewrite", str(note)], capsys)
+    assert code == 1 and "Known to be familiar with [places" in out
+    assert "1 finding(s) need a manual rewrite:" in err
+    assert f"{note}:2:8: VB101 'putting herself at risk' (the phrase runs on" in err
+    export = write(tmp_path / "export.csv", "id,notes\nC-1,She is putting herself at risk of CSE.\n"
+                                            "C-2,Fine.\n")
+    code, out, err = run(["rewrite", str(export), "--text-column", "notes", "--id-column", "id"],
+                         capsys)
+    assert code == 0 and out == ""
+    assert f"{export}:C-1:1:8: VB101 'putting herself at risk'" in err

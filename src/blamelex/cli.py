@@ -601,9 +601,11 @@ def cmd_rewrite(args: argparse.Namespace) -> int:
             return EXIT_ERROR
         text, name = doc.text, args.file
     detector = _load_detector(args)
-    new_text, edits = detector.rewrite(text)
+    result = detector.rewrite(text)
+    new_text, edits = result
     _diff(text, new_text, name)
     sys.stdout.flush()
+    _report_skipped(name, text, result.skipped)
     if args.write and edits and args.file != "-":
         target = Path(args.file)
         backup = target.with_name(target.name + ".orig")
@@ -615,6 +617,18 @@ def cmd_rewrite(args: argparse.Namespace) -> int:
     elif edits:
         sys.stderr.write(f"blamelex: {len(edits)} edit(s); run with --write to apply\n")
     return EXIT_FINDINGS if edits and not args.write else EXIT_CLEAN
+
+
+def _report_skipped(name: str, text: str, skipped: Sequence[Any]) -> None:
+    """List on stderr the findings `rewrite` left for a person to rewrite, and why."""
+    if not skipped:
+        return
+    _err(f"{len(skipped)} finding(s) need a manual rewrite:")
+    for s in skipped:
+        f = s.finding
+        line = text.count("\n", 0, f.start) + 1
+        col = f.start - (text.rfind("\n", 0, f.start) + 1) + 1
+        sys.stderr.write(f"{name}:{line}:{col}: {f.code} {f.text!r} ({s.explanation})\n")
 
 
 def _diff(old: str, new: str, name: str) -> None:
@@ -646,9 +660,13 @@ def _rewrite_records(args: argparse.Namespace) -> int:
     check_columns(name, columns)  # a missing column stops us before the detector loads
     detector = _load_detector(args)
 
+    skipped: list[tuple[str, str, Any]] = []  # (record id, its text, what was skipped)
+
     def rewrite(text: str) -> tuple[str, int]:
-        new_text, edits = detector.rewrite(text)
-        return new_text, len(edits)
+        result = detector.rewrite(text)
+        if result.skipped:
+            skipped.append(("", text, result.skipped))
+        return result.text, len(result.edits)
 
     target = Path(name)
     tmp: str | None = None
@@ -673,7 +691,11 @@ def _rewrite_records(args: argparse.Namespace) -> int:
                 changed += 1
                 edits += rec.edits
                 _diff(rec.old, rec.new, f"{name}:{rec.record_id}")
+            if skipped and skipped[-1][0] == "":
+                skipped[-1] = (str(rec.record_id), *skipped[-1][1:])
         sys.stdout.flush()
+        for record_id, text, left in skipped:
+            _report_skipped(f"{name}:{record_id}", text, left)
         if out is not None:
             out.close()
             if changed and not malformed:

@@ -14,7 +14,7 @@ from blamelex.component import BlamelexComponent
 from blamelex.findings import Finding
 from blamelex.nlp import build_nlp
 from blamelex.parallel import scan_stream
-from blamelex.rephrase import Edit, apply_suggestions
+from blamelex.rephrase import Rewrite, apply_suggestions
 
 T = TypeVar("T")
 
@@ -59,8 +59,9 @@ class Detector:
         document, a record's columns) stays in this process (`blamelex.parallel.scan_stream`)."""
         return scan_stream(self.nlp, items, n_process, batch_size=batch_size)
 
-    def rewrite(self, text: str) -> tuple[str, list[Edit]]:
-        """Return ``text`` with each finding replaced by its first suggestion, and the edits."""
+    def rewrite(self, text: str) -> Rewrite:
+        """``text`` with each finding that is safe to rewrite replaced by its first suggestion;
+        unpacks as ``(text, edits)``, and ``.skipped`` lists the findings left for a person."""
         return apply_suggestions(text, self.scan(text))
 
 
