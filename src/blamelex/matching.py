@@ -2,23 +2,27 @@
 
 from __future__ import annotations
 
+import json
 import re
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import compress
+from typing import Any
 
+from spacy.about import __version__ as spacy_version
 from spacy.lang.en.stop_words import STOP_WORDS
 from spacy.strings import get_string_id
 from spacy.tokens import Doc, Span
 from spacy.vocab import Vocab
 
+from blamelex import cache
 from blamelex.findings import Modifier, severity_rank
 from blamelex.lexicon import Entry, Lexicon, LexiconError
-from blamelex.lexicon.patterns import PatternError, compile_pattern
+from blamelex.lexicon.patterns import Element, Pattern, PatternError, check_tokens, parse_pattern
 from blamelex.sentences import parser_bounds
-from blamelex.tokenregex import TokenMatcher, TokenText, longest
+from blamelex.tokenregex import TokenMatcher, TokenText, longest, regex_source
 
 
 def _dedupe(cands: list[Candidate]) -> list[Candidate]:
@@ -77,36 +81,10 @@ def word_spread(lexicon: Lexicon) -> Counter[str]:
     return spread
 
 
-def _words_of(tok: dict[str, object]) -> frozenset[str] | None:
-    """The words one token element accepts (None: a wildcard, any word)."""
-    value = tok.get("LOWER", tok.get("ORTH"))
-    if isinstance(value, str):
-        return frozenset([value.lower()])
-    if isinstance(value, dict) and "IN" in value:
-        return frozenset(str(w).lower() for w in value["IN"])
-    return None
-
-
-def _counts(tok: dict[str, object]) -> tuple[int, int]:
-    """The fewest and most tokens one element matches."""
-    op = str(tok.get("OP", ""))
-    if op == "?":
-        return 0, 1
-    if op.startswith("{"):
-        low, high = op[1:-1].split(",")
-        return int(low), int(high)
-    return 1, 1
-
-
-def _required(tokens: list[dict[str, object]]) -> list[tuple[int, frozenset[str]]]:
+def _required(pattern: Pattern) -> list[tuple[int, frozenset[str]]]:
     """Position and word set of a pattern's required (non-optional, non-wildcard) elements."""
-    out = []
-    for k, tok in enumerate(tokens):
-        low = tok.get("LOWER")
-        if low is None or "OP" in tok:
-            continue
-        out.append((k, frozenset(low["IN"]) if isinstance(low, dict) else frozenset([str(low)])))
-    return out
+    return [(k, e.words) for k, e in enumerate(pattern.elements)
+            if e.required and e.words is not None]
 
 
 def _anchor(
@@ -119,19 +97,17 @@ def _anchor(
     return min(required, key=cost)
 
 
-def _neighbour(tokens: list[dict[str, object]]) -> frozenset[str] | None:
+def _neighbour(elements: Sequence[Element]) -> frozenset[str] | None:
     """The words the token next to an element must be, given the elements that follow it in
     order (None: any token, or the match may end there)."""
     words: set[str] = set()
-    for tok in tokens:
-        low, high = _counts(tok)
-        if high == 0:
+    for element in elements:
+        if element.high == 0:
             continue
-        accepted = _words_of(tok)
-        if accepted is None:
+        if element.words is None:
             return None
-        words |= accepted
-        if low > 0:
+        words |= element.words
+        if element.low > 0:
             return frozenset(words)
     return None
 
@@ -152,21 +128,27 @@ class _Around:
     """`prev` as spaCy string hashes (a doc's tokens are read by their hashes)."""
     next_ids: frozenset[int] | None
 
+    @classmethod
+    def of(cls, code: str, mask: int, before_min: int, before_max: int, after_max: int,
+           prev: frozenset[str] | None, nxt: frozenset[str] | None) -> _Around:
+        """The `_Around` with these words, and their hashes."""
+        return cls(code, mask, before_min, before_max, after_max, prev, nxt, _ids(prev),
+                   _ids(nxt))
+
 
 def _ids(words: frozenset[str] | None) -> frozenset[int] | None:
     return None if words is None else frozenset(map(get_string_id, words))
 
 
-def _around(code: str, mask: int, tokens: list[dict[str, object]], k: int) -> _Around:
-    before = [_counts(t) for t in tokens[:k]]
-    prev, nxt = _neighbour(tokens[:k][::-1]), _neighbour(tokens[k + 1:])
-    return _Around(code, mask, sum(lo for lo, _ in before), sum(hi for _, hi in before),
-                   sum(_counts(t)[1] for t in tokens[k + 1:]), prev, nxt, _ids(prev), _ids(nxt))
-
-
-def _longest_match(tokens: list[dict[str, object]]) -> int:
-    """The most tokens a compiled pattern can match."""
-    return sum(_counts(tok)[1] for tok in tokens)
+def _around(code: str, mask: int, tokens: Pattern | list[dict[str, object]], k: int) -> _Around:
+    """Where the matches of ``tokens`` (a `Pattern`, or a token pattern) anchored on its
+    element ``k`` lie around the anchor, and the anchor's neighbour words."""
+    elements = (tokens if isinstance(tokens, Pattern)
+                else Pattern.from_token_pattern(tokens)).elements
+    before = elements[:k]
+    return _Around.of(code, mask, sum(e.low for e in before), sum(e.high for e in before),
+                      sum(e.high for e in elements[k + 1:]), _neighbour(before[::-1]),
+                      _neighbour(elements[k + 1:]))
 
 
 def _merged(ranges: list[tuple[int, int, int]]) -> list[tuple[int, int, int]]:
@@ -189,6 +171,185 @@ def _segment_of(segments: list[tuple[int, int]], i: int) -> tuple[int, int]:
     return segments[bisect_right([s for s, _ in segments], i) - 1]
 
 
+def _recording() -> bool:
+    """Whether `blamelex.inflect` is recording the lemmas pattern parsing asks for (while it
+    builds its table): every pattern must then be parsed afresh, with no cache."""
+    from blamelex import inflect
+
+    return getattr(inflect, "_RECORD", None) is not None
+
+
+def _sorted(words: frozenset[str] | None) -> list[str] | None:
+    return None if words is None else sorted(words)
+
+
+def _tables(lexicon: Lexicon) -> tuple[dict[str, Any] | None, list[str]]:
+    """What the matcher needs of ``lexicon``, as plain JSON data: each entry's patterns and
+    benign senses as regex sources (`regex_source`) with the words that can begin them, how far
+    each entry's benign senses reach, the anchor-word index (`_Around` as lists, masks in hex),
+    the required-element bits of each word, and the literal words for the tokenizer check.
+
+    Returns (tables, []) or (None, the problems of the patterns that cannot be parsed).
+    """
+    problems: list[str] = []
+    fresh = _recording()
+    spread = word_spread(lexicon)
+    bits: dict[frozenset[str], int] = {}
+    word_bits: dict[str, int] = {}
+    index: dict[str, list[_Around]] = {}
+    patterns: list[list[Any]] = []
+    senses: list[list[Any]] = []
+    reach: dict[str, int] = {}
+    literals: set[str] = set()
+    size = len(lexicon)
+
+    def mask_of(required: list[frozenset[str]]) -> int:
+        # an element with punctuation or a word of most notes among its words (",", "the",
+        # "at": used in the examples of a quarter of the entries or more) is in nearly every
+        # doc; it gets no bit, which keeps the per-doc check short
+        mask = 0
+        for words in required:
+            if any(_everywhere(w, spread, size) for w in words):
+                continue
+            bit = bits.get(words)
+            if bit is None:
+                bit = bits[words] = 1 << len(bits)
+                for word in words:
+                    word_bits[word] = word_bits.get(word, 0) | bit
+            mask |= bit
+        return mask
+
+    for entry in lexicon:
+        for kind, pats in (("patterns", entry.patterns), ("not_when", entry.not_when)):
+            parsed: list[Pattern] = []
+            for pat in pats:
+                known = None if fresh else lexicon.parsed.get(pat.strip())
+                if known is None:
+                    try:
+                        known = parse_pattern(pat, lexicon.sets)
+                    except PatternError as exc:
+                        problems.append(f"{entry.file}:{entry.line}: entry {entry.code}: "
+                                        f"field '{kind}': {pat!r}: {exc}")
+                        continue
+                parsed.append(known)
+            if not parsed:
+                continue
+            for pattern in parsed:
+                literals.update(pattern.literal_words())
+            sources = [[src, _sorted(first)] for src, first in map(regex_source, parsed)]
+            if kind == "not_when":
+                senses.append([entry.code, sources])
+                reach[entry.code] = max(pattern.longest for pattern in parsed)
+                continue
+            patterns.append([entry.code, sources])
+            for pattern in parsed:
+                required = _required(pattern)
+                k, words = _anchor(required, spread)
+                key = _around(entry.code, mask_of([w for _, w in required]), pattern, k)
+                for word in words:
+                    keys = index.setdefault(word, [])
+                    if key not in keys:
+                        keys.append(key)
+    if problems:
+        return None, problems
+    # each `_Around` once (a pattern anchored on an element of several words is indexed under
+    # each word), referred to by its number
+    number: dict[_Around, int] = {}
+    for arounds in index.values():
+        for a in arounds:
+            number.setdefault(a, len(number))
+    unique = list(number)
+    return {
+        "patterns": patterns,
+        "senses": senses,
+        "sense_reach": reach,
+        "arounds": [[a.code, format(a.mask, "x"), a.before_min, a.before_max, a.after_max,
+                     _sorted(a.prev), _sorted(a.next)] for a in unique],
+        "index": {word: [number[a] for a in arounds] for word, arounds in index.items()},
+        "word_bits": {word: format(bit, "x") for word, bit in word_bits.items()},
+        "literals": sorted(literals),
+    }, []
+
+
+def _tables_key(lexicon: Lexicon) -> str:
+    """The cache key of ``lexicon``'s tables: everything `_tables` reads (each entry's code,
+    patterns and example sentences, the sets) and the spaCy version (its stop words choose
+    anchors)."""
+    content = json.dumps([[e.code, e.patterns, e.not_when, e.examples_flag, e.examples_ok]
+                          for e in lexicon.entries], ensure_ascii=False)
+    sets = json.dumps(lexicon.sets, ensure_ascii=False, sort_keys=True)
+    return cache.key("matcher", [spacy_version, content, sets])
+
+
+def _problems(lexicon: Lexicon, tokenize: Callable[[str], list[str]] | None) -> list[str]:
+    """Every pattern problem of ``lexicon``, in entry order: patterns that cannot be parsed,
+    and literal words ``tokenize`` splits into several tokens."""
+    problems = []
+    for entry in lexicon:
+        for kind, pats in (("patterns", entry.patterns), ("not_when", entry.not_when)):
+            for pat in pats:
+                try:
+                    parsed = parse_pattern(pat, lexicon.sets)
+                    if tokenize is not None:
+                        check_tokens(parsed, tokenize)
+                except PatternError as exc:
+                    problems.append(f"{entry.file}:{entry.line}: entry {entry.code}: "
+                                    f"field '{kind}': {pat!r}: {exc}")
+    return problems
+
+
+def _one_token_each(words: list[str], tokenize: Callable[[str], list[str]]) -> bool:
+    """Whether ``tokenize`` keeps each of ``words`` one token, asked in one call: the words
+    joined by spaces come back as exactly the words only if each one does (the tokenizer
+    splits at whitespace first, then each piece on its own)."""
+    return not words or tokenize(" ".join(words)) == words
+
+
+class Tokenize:
+    """A spaCy tokenizer as the ``tokenize`` of `LexiconMatcher`: the words of a text, plus a
+    fingerprint of the tokenizer (`cache_key`) so that the check that every literal word of
+    the lexicon is one token (~30 ms for the bundled lexicon: each word becomes a new lexeme)
+    is done once per tokenizer and lexicon and then read from the on-disk cache."""
+
+    def __init__(self, tokenizer: Any) -> None:
+        self.tokenizer = tokenizer
+        self._key: str | None = None
+
+    def __call__(self, text: str) -> list[str]:
+        return [t.text for t in self.tokenizer(text)]
+
+    @property
+    def cache_key(self) -> str | None:
+        """What the tokenizer's behaviour depends on: its class (and that of a tokenizer it
+        wraps) and its serialised rules (prefixes, suffixes, infixes, special cases, token and
+        URL matches); None for a tokenizer that cannot say (then nothing is cached)."""
+        if self._key is None:
+            parts = []
+            tokenizer = self.tokenizer
+            while tokenizer is not None:
+                kind = type(tokenizer)
+                parts.append(f"{kind.__module__}.{kind.__qualname__}")
+                tokenizer = tokenizer.__dict__.get("tokenizer") \
+                    if hasattr(tokenizer, "__dict__") else None
+            try:
+                rules = self.tokenizer.to_bytes(exclude=["vocab"])
+            except Exception:  # any tokenizer without spaCy's serialisation
+                return None
+            if not isinstance(rules, bytes):
+                return None
+            self._key = cache.key("tokenizer", [spacy_version, *parts, rules])
+        return self._key
+
+
+def _tokens_checked(digest: str | None, tokenize: Callable[[str], list[str]]) -> str | None:
+    """The cache key under which ``tokenize`` is recorded as keeping every literal word of the
+    tables ``digest`` one token (None: not cacheable)."""
+    tokenizer_key = getattr(tokenize, "cache_key", None)
+    if digest is None or not isinstance(tokenizer_key, str):
+        return None
+    return cache.key("tokens", [digest, tokenizer_key])
+
+
 class LexiconMatcher:
     """Finds lexicon candidates in a `Doc`; one instance per lexicon.
 
@@ -196,6 +357,11 @@ class LexiconMatcher:
     of its *anchor* (its required element expected to be rarest in case notes), and only when
     the doc holds a word of each of its required elements; so the work stays proportional to
     the entries that can match.
+
+    The tables behind this (`_tables`) are plain data, kept in the on-disk cache
+    (`blamelex.cache`) by a key of the lexicon's content; the regexes are compiled when first
+    needed (`TokenMatcher`). ``tokenize`` (the pipeline's tokenizer) checks that every literal
+    word of a pattern is one token, with or without the cache.
     """
 
     def __init__(
@@ -206,80 +372,81 @@ class LexiconMatcher:
     ) -> None:
         self.lexicon = lexicon
         self.vocab = vocab
-        self._patterns = TokenMatcher()
-        self._senses = TokenMatcher()
-        self._sensed: set[str] = set()
-        # required elements as bits: a pattern can match in a doc only if the doc's words
-        # set every bit of the pattern's mask; patterns are indexed by their anchor words
-        self._bits: dict[frozenset[str], int] = {}
-        self._word_bits: dict[str, int] = {}
-        # anchor word -> where each pattern anchored on it can match around it (`_Around`)
-        self._index: dict[str, list[_Around]] = {}
-        self._sense_reach: dict[str, int] = {}
-        problems: list[str] = []
-        spread = word_spread(lexicon)
-        for entry in lexicon:
-            for kind, pats, store in (("patterns", entry.patterns, self._patterns),
-                                      ("not_when", entry.not_when, self._senses)):
-                compiled = []
-                for pat in pats:
-                    try:
-                        compiled.append(compile_pattern(pat, lexicon.sets, tokenize))
-                    except PatternError as exc:
-                        problems.append(
-                            f"{entry.file}:{entry.line}: entry {entry.code}: field '{kind}': "
-                            f"{pat!r}: {exc}"
-                        )
-                if not compiled:
-                    continue
-                store.add(entry.code, compiled)
-                if kind == "not_when":
-                    self._sensed.add(entry.code)
-                    self._sense_reach[entry.code] = max(map(_longest_match, compiled))
-                else:
-                    for tokens in compiled:
-                        required = _required(tokens)
-                        k, words = _anchor(required, spread)
-                        key = _around(entry.code, self._mask([w for _, w in required], spread),
-                                      tokens, k)
-                        for word in words:
-                            keys = self._index.setdefault(word, [])
-                            if key not in keys:
-                                keys.append(key)
-        if problems:
-            raise LexiconError(problems)
+        use_cache = cache.enabled() and not _recording()
+        digest = _tables_key(lexicon) if use_cache else None
+        tables = cache.load("matcher", digest) if digest is not None else None
+        if tables is not None:
+            try:
+                self._install(tables)
+            except (KeyError, TypeError, ValueError, IndexError, AttributeError):
+                tables = None  # not what `_tables` writes: build it again
+        if tables is None:
+            tables, problems = _tables(lexicon)
+            if tables is None:
+                raise LexiconError(_problems(lexicon, tokenize) or problems)
+            self._install(tables)
+            if digest is not None:
+                cache.store("matcher", digest, tables)
+        if tokenize is not None:
+            checked = _tokens_checked(digest, tokenize)
+            if checked is None or cache.load("tokens", checked) is not True:
+                if not _one_token_each(tables["literals"], tokenize):
+                    problems = _problems(lexicon, tokenize)
+                    if problems:
+                        raise LexiconError(problems)
+                if checked is not None:
+                    cache.store("tokens", checked, True)
         self._entries = {entry.code: entry for entry in lexicon}
         # candidate spans are labelled with their entry's code (as the doc's span group wants)
         self._labels = {entry.code: vocab.strings.add(entry.code) for entry in lexicon}
         # overlap order after length: most severe first, then by code
         self._rank = {entry.code: (-severity_rank(entry.severity), entry.code)
                       for entry in lexicon}
+
+    def _install(self, tables: Mapping[str, Any]) -> None:
+        """Set the matcher up from `_tables`' data (built now or read from the cache)."""
+        patterns, senses = TokenMatcher(), TokenMatcher()
+        for store, rows in ((patterns, tables["patterns"]), (senses, tables["senses"])):
+            for code, sources in rows:
+                store.add_sources(str(code), [(str(src), first) for src, first in sources])
+        reach = {str(code): int(n) for code, n in tables["sense_reach"].items()}
+        # neighbour word sets, each made once (many patterns share one, e.g. @refl's words)
+        words_ids: dict[tuple[str, ...], tuple[frozenset[str], frozenset[int]]] = {}
+
+        def neighbours(words: list[str] | None) -> tuple[frozenset[str] | None,
+                                                         frozenset[int] | None]:
+            if words is None:
+                return None, None
+            found = words_ids.get(tuple(words))
+            if found is None:
+                made = frozenset(map(str, words))
+                found = words_ids[tuple(words)] = (made, frozenset(map(get_string_id, made)))
+            return found
+
+        arounds = []
+        for code, mask, b_min, b_max, a_max, prev, nxt in tables["arounds"]:
+            (prev_words, prev_ids), (next_words, next_ids) = neighbours(prev), neighbours(nxt)
+            arounds.append(_Around(str(code), int(mask, 16), int(b_min), int(b_max), int(a_max),
+                                   prev_words, next_words, prev_ids, next_ids))
+        # anchor word -> where each pattern anchored on it can match around it (`_Around`)
+        index: dict[str, list[_Around]] = {
+            str(word): [arounds[i] for i in numbers] for word, numbers in tables["index"].items()}
+        # required elements as bits: a pattern can match in a doc only if the doc's words
+        # set every bit of the pattern's mask
+        word_bits = {str(word): int(bit, 16) for word, bit in tables["word_bits"].items()}
+        if not isinstance(tables["literals"], list):
+            raise TypeError("literals")
+        self._patterns, self._senses = patterns, senses
+        self._sensed = {str(code) for code, _ in tables["senses"]}
+        self._sense_reach = reach
+        self._index = index
+        self._word_bits = word_bits
         # by spaCy string hash, the words that matter before any pattern is tried: anchors
         # (with the patterns anchored on them) and words of required elements (with their bits)
         self._hash_info: dict[int, tuple[list[_Around], int]] = {}
-        for word in {*self._index, *self._word_bits}:
-            self._hash_info[get_string_id(word)] = (self._index.get(word, []),
-                                                    self._word_bits.get(word, 0))
+        for word in {*index, *word_bits}:
+            self._hash_info[get_string_id(word)] = (index.get(word, []), word_bits.get(word, 0))
         self._marked = frozenset(self._hash_info)
-
-    def _mask(self, required: list[frozenset[str]], spread: Mapping[str, int]) -> int:
-        """Bits of the required elements worth checking for in a whole doc.
-
-        An element with punctuation or a word of most notes among its words (",", "the", "at":
-        used in the examples of a quarter of the entries or more) is in nearly every doc; it
-        gets no bit, which keeps the per-doc check short.
-        """
-        mask = 0
-        for words in required:
-            if any(_everywhere(w, spread, len(self.lexicon)) for w in words):
-                continue
-            bit = self._bits.get(words)
-            if bit is None:
-                bit = self._bits[words] = 1 << len(self._bits)
-                for word in words:
-                    self._word_bits[word] = self._word_bits.get(word, 0) | bit
-            mask |= bit
-        return mask
 
     def _windows(self, doc: Doc, text: TokenText) -> dict[str, list[tuple[int, int, int]]]:
         """Token ranges worth searching, by entry code: (first start, last start + 1, end).

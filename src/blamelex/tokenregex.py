@@ -26,6 +26,8 @@ from typing import Any
 from spacy.attrs import LOWER
 from spacy.tokens import Doc
 
+from blamelex.lexicon.patterns import Element, Pattern
+
 SEP = "\x00"
 """Ends every token in the token string."""
 SPACE = "\x01"
@@ -43,7 +45,7 @@ def _atomic(rx: str) -> str:
     return f"(?>{rx})" if _ATOMIC else f"(?:{rx})"
 
 
-# any token except sentence-ending punctuation and whitespace (see patterns._ANY)
+# any token except sentence-ending punctuation and whitespace (see patterns.Element)
 _ANY_RX = _atomic("(?![.!?]\x00)[^\x00\x01][^\x00]*\x00")
 
 Match = tuple[str, int, int]
@@ -149,45 +151,67 @@ class TokenText:
         return len(self.hashes) if self._lowers is None else len(self._lowers)
 
 
-def _words(value: Any) -> list[str]:
-    if isinstance(value, str):
-        return [value]
-    if isinstance(value, dict) and set(value) == {"IN"}:
-        return [str(w) for w in value["IN"]]
-    raise ValueError(f"unsupported token value {value!r}")
-
-
-def _is_any(token: dict[str, Any]) -> bool:
-    body = {k: v for k, v in token.items() if k != "OP"}
-    return body == {"IS_SPACE": False, "ORTH": {"NOT_IN": [".", "!", "?"]}}
-
-
-def _element(token: dict[str, Any]) -> tuple[str, frozenset[str] | None]:
-    """Regex of one token pattern (without its operator) and the words it accepts (None = any)."""
-    if _is_any(token):
-        return _ANY_RX, None
-    keys = set(token) - {"OP"}
-    if keys == {"LOWER"}:
-        words = [w.lower() for w in _words(token["LOWER"])]
-    elif keys == {"ORTH"} and all(w == w.lower() for w in _words(token["ORTH"])):
-        words = _words(token["ORTH"])
+def _element(element: Element) -> str:
+    """Regex of one pattern element, with its repeat count."""
+    if element.words is None:
+        rx = _ANY_RX
     else:
-        raise ValueError(f"unsupported token pattern {token!r}")
-    if any(SEP in w or SPACE in w or not w for w in words):
-        raise ValueError(f"unsupported word in token pattern {token!r}")
-    alts = "|".join(re.escape(w) for w in sorted(set(words), key=lambda w: (-len(w), w)))
-    return _atomic(f"(?:{alts}){SEP}"), frozenset(words)
-
-
-def _operator(rx: str, op: str | None) -> str:
-    if op is None:
+        words = element.words
+        if any(SEP in w or SPACE in w or not w for w in words):
+            raise ValueError(f"unsupported word in token pattern {element.token_pattern()!r}")
+        alts = "|".join(re.escape(w) for w in sorted(words, key=lambda w: (-len(w), w)))
+        rx = _atomic(f"(?:{alts}){SEP}")
+    low, high = element.low, element.high
+    if (low, high) == (1, 1):
         return rx
-    if op == "?":
+    if (low, high) == (0, 1):
         return f"(?:{rx})?"
-    bounds = re.fullmatch(r"\{(\d+),(\d+)\}", op)
-    if bounds:
-        return f"(?:{rx}){{{bounds.group(1)},{bounds.group(2)}}}"
-    raise ValueError(f"unsupported operator {op!r}")
+    return f"(?:{rx}){{{low},{high}}}"
+
+
+def _parsed(tokens: Pattern | Sequence[dict[str, Any]]) -> Pattern:
+    return tokens if isinstance(tokens, Pattern) else Pattern.from_token_pattern(tokens)
+
+
+def regex_source(tokens: Pattern | Sequence[dict[str, Any]]) -> tuple[str, frozenset[str] | None]:
+    """The regex source of a pattern (a `Pattern`, or a token pattern of the kinds
+    `compile_pattern` writes) and the words a match can begin with (None: a wildcard can
+    begin it). Raises ValueError for a token pattern this engine does not support."""
+    pattern = _parsed(tokens)
+    parts = []
+    first: set[str] | None = set()
+    settled = False
+    for element in pattern.elements:
+        parts.append(_element(element))
+        if settled:
+            continue
+        if element.words is None:
+            if element.high > 0:
+                first = None
+                settled = True
+            continue
+        if first is not None:
+            first |= element.words
+        if element.low >= 1:
+            settled = True
+    if not settled:  # every element optional: empty matches are not matches
+        raise ValueError("a token pattern needs at least one required element")
+    return "".join(parts), None if first is None else frozenset(first)
+
+
+# Compiled regexes by source, shared by every matcher of the process (a detector loaded again,
+# or the same pattern in two entries, compiles nothing new); emptied past _COMPILED_SIZE.
+_COMPILED: dict[str, re.Pattern[str]] = {}
+_COMPILED_SIZE = 20_000
+
+
+def _compile(source: str) -> re.Pattern[str]:
+    rx = _COMPILED.get(source)
+    if rx is None:
+        if len(_COMPILED) >= _COMPILED_SIZE:
+            _COMPILED.clear()
+        rx = _COMPILED[source] = re.compile(source)
+    return rx
 
 
 class TokenRegex:
@@ -195,67 +219,117 @@ class TokenRegex:
 
     __slots__ = ("regex", "first")
 
-    def __init__(self, tokens: Sequence[dict[str, Any]]) -> None:
-        parts = []
-        first: set[str] | None = set()
-        settled = False
-        for token in tokens:
-            rx, words = _element(token)
-            op = token.get("OP")
-            parts.append(_operator(rx, op))
-            if settled:
-                continue
-            if words is None:
-                if op != "{0,0}":
-                    first = None
-                    settled = True
-                continue
-            if first is not None:
-                first |= words
-            if op is None or (op.startswith("{") and not op.startswith("{0,")):
-                settled = True
-        if not settled:  # every element optional: empty matches are not matches
-            raise ValueError("a token pattern needs at least one required element")
-        self.regex = re.compile("".join(parts))
-        self.first: frozenset[str] | None = None if first is None else frozenset(first)
+    def __init__(self, tokens: Pattern | Sequence[dict[str, Any]]) -> None:
+        source, first = regex_source(tokens)
+        self.regex = _compile(source)
+        self.first: frozenset[str] | None = first
         """Words a match can start with; None if a wildcard can start it."""
+
 
 _Keyed = tuple[str, re.Pattern[str]]
 """A pattern's key and its compiled regex."""
+_Source = tuple[str, "Iterable[str] | None"]
+"""A pattern's regex source and the words that can begin it (`regex_source`; None: a wildcard
+can begin it)."""
 
 
 class TokenMatcher:
-    """Keyed token patterns, tried at the tokens that can begin them."""
+    """Keyed token patterns, tried at the tokens that can begin them.
+
+    A pattern's regex is compiled when it is first needed: `spans` compiles one key's patterns
+    at its first call for that key, `__call__` the patterns that can begin with a word of the
+    tokens it searches. A scan of a short text then pays only for the patterns it could match
+    (compiling every lexicon pattern takes longer than starting the rest of the pipeline).
+    """
 
     def __init__(self) -> None:
-        # patterns by the words that can begin them; those a wildcard can begin, apart
+        # every pattern's source, in the order added, by key
+        self._sources: dict[str, list[_Source]] = {}
+        # for `__call__` (made at its first call after an `add`): the (key, source) of the
+        # patterns each word can begin, in the order added; the same compiled, for the words
+        # met so far in searched tokens; and those a wildcard can begin, compiled
+        self._first_sources: dict[str, list[tuple[str, str]]] | None = {}
         self._by_first: dict[str, list[_Keyed]] = {}
         self._anywhere: list[_Keyed] = []
-        # the same tables again, one per key, for `spans`
+        self._pending: set[str] = set()
+        """Words whose patterns `_by_first` does not hold yet."""
+        # the tables of one key, for `spans` (made at the key's first `spans`)
         self._keyed: dict[str, tuple[dict[str, list[_Keyed]], list[_Keyed]]] = {}
         self._size = 0
 
-    def add(self, key: str, patterns: Iterable[Sequence[dict[str, Any]]]) -> None:
-        """Add token patterns under ``key``."""
-        firsts, anywhere = self._keyed.setdefault(key, ({}, []))
-        for tokens in patterns:
-            rx = TokenRegex(tokens)
-            self._size += 1
-            if rx.first is None:
-                self._anywhere.append((key, rx.regex))
-                anywhere.append((key, rx.regex))
-            else:
-                for word in rx.first:
-                    self._by_first.setdefault(word, []).append((key, rx.regex))
-                    firsts.setdefault(word, []).append((key, rx.regex))
+    def add(self, key: str, patterns: Iterable[Pattern | Sequence[dict[str, Any]]]) -> None:
+        """Add patterns under ``key``: `Pattern`s, or token patterns of the kinds
+        `compile_pattern` writes."""
+        self.add_sources(key, [regex_source(tokens) for tokens in patterns])
+
+    def add_sources(self, key: str, sources: Iterable[_Source]) -> None:
+        """Add patterns under ``key`` by what `regex_source` gave for them."""
+        added = list(sources)
+        self._sources.setdefault(key, []).extend(added)
+        self._keyed.pop(key, None)
+        self._size += len(added)
+        self._first_sources = None
+
+    def sources(self) -> dict[str, list[_Source]]:
+        """Every key's patterns as `regex_source` gave them, in the order added."""
+        return {key: list(found) for key, found in self._sources.items()}
 
     def __len__(self) -> int:
         return self._size
+
+    def _key_tables(self, key: str) -> tuple[dict[str, list[_Keyed]], list[_Keyed]] | None:
+        found = self._keyed.get(key)
+        if found is None:
+            sources = self._sources.get(key)
+            if sources is None:
+                return None
+            firsts: dict[str, list[_Keyed]] = {}
+            anywhere: list[_Keyed] = []
+            for source, first in sources:
+                keyed = (key, _compile(source))
+                if first is None:
+                    anywhere.append(keyed)
+                else:
+                    for word in first:
+                        firsts.setdefault(word, []).append(keyed)
+            found = self._keyed[key] = (firsts, anywhere)
+        return found
+
+    def _index_sources(self) -> dict[str, list[tuple[str, str]]]:
+        by_first: dict[str, list[tuple[str, str]]] = {}
+        anywhere: list[tuple[str, str]] = []
+        for key, sources in self._sources.items():
+            for source, first in sources:
+                if first is None:
+                    anywhere.append((key, source))
+                else:
+                    for word in first:
+                        by_first.setdefault(word, []).append((key, source))
+        self._first_sources = by_first
+        self._anywhere = [(key, _compile(source)) for key, source in anywhere]
+        self._by_first = {}
+        self._pending = set(by_first)
+        return by_first
+
+    def _compile_words(self, words: Iterable[str]) -> None:
+        """Compile the patterns the ``words`` not compiled yet can begin."""
+        first_sources = self._first_sources
+        assert first_sources is not None
+        found = self._pending.intersection(words)
+        if found:
+            for word in found:
+                self._by_first[word] = [(key, _compile(source))
+                                        for key, source in first_sources[word]]
+            self._pending -= found
 
     def __call__(self, text: TokenText, start: int = 0, end: int | None = None) -> list[Match]:
         """Every (key, start, end) in tokens ``[start, end)``: one match, the longest, per
         pattern and start token."""
         end = len(text) if end is None else end
+        if self._first_sources is None:
+            self._index_sources()
+        if self._pending:
+            self._compile_words(text.lowers[start:end])
         return _scan(text, ((start, end, end),), self._by_first, self._anywhere)
 
     def spans(
@@ -264,7 +338,7 @@ class TokenMatcher:
         """The (start, end) token spans of ``key``'s patterns that start in ``[lo, top)`` and end
         by ``hi``, for each ``(lo, top, hi)`` of ``ranges``: one match, the longest, per pattern
         and start token (as `__call__`, for one key)."""
-        found = self._keyed.get(key)
+        found = self._keyed.get(key) or self._key_tables(key)
         if found is None:
             return set()
         return {(s, e) for _, s, e in _scan(text, ranges, *found)}
@@ -312,4 +386,4 @@ def longest(matches: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
 
 
 __all__ = ["SEP", "SPACE", "Match", "TokenMatcher", "TokenRegex", "TokenText", "longest",
-           "lower_texts"]
+           "lower_texts", "regex_source"]

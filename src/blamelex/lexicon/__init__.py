@@ -2,22 +2,28 @@
 
 Errors name the file, the line, the entry and the field, and nothing is partially loaded: a
 lexicon with any problem raises `LexiconError` listing every problem found.
+
+Every pattern is parsed once, while its entry is validated; the `Lexicon` keeps the parsed
+forms (`Lexicon.parsed`) for the matcher. A lexicon that loaded without problems is kept in the
+on-disk cache (`blamelex.cache`), keyed by the bytes of its files: loading it again reads one
+JSON file instead of parsing and validating the YAML.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Hashable, Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Hashable, Iterable, Sequence
+from dataclasses import dataclass, field, fields
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from blamelex import cache
 from blamelex.findings import SEVERITIES, Source
 
-from .patterns import PatternError, TokenPattern, compile_pattern
+from .patterns import Pattern, PatternError, TokenPattern, compile_pattern, parse_pattern
 
 CATEGORIES: dict[str, str] = {
     "responsibility_choice": "Responsibility and choice",
@@ -70,6 +76,33 @@ class Entry:
     line: int = 0
 
 
+class ParsedPatterns:
+    """Patterns already parsed, by their text. Those of a lexicon read from the cache are
+    read from it on the first `get` (the matcher's own cached tables seldom need them)."""
+
+    def __init__(
+        self,
+        known: dict[str, Pattern] | None = None,
+        load: Callable[[], dict[str, Pattern] | None] | None = None,
+    ) -> None:
+        self._known = dict(known or {})
+        self._load = load
+
+    def get(self, text: str) -> Pattern | None:
+        """The parsed form of the pattern ``text``, if known."""
+        if self._load is not None:
+            load, self._load = self._load, None
+            self._known.update(load() or {})
+        return self._known.get(text)
+
+    def __len__(self) -> int:
+        return len(self._known)
+
+    def to_data(self) -> dict[str, Any]:
+        """Plain JSON data (the patterns known so far)."""
+        return {text: pattern.to_data() for text, pattern in self._known.items()}
+
+
 @dataclass
 class Lexicon:
     """A validated set of entries and the shared word sets their patterns use."""
@@ -77,6 +110,9 @@ class Lexicon:
     entries: list[Entry]
     sets: dict[str, list[str]]
     files: list[str] = field(default_factory=list)
+    parsed: ParsedPatterns = field(default_factory=ParsedPatterns, repr=False, compare=False)
+    """Patterns already parsed with ``sets`` (by `load_lexicon`; the matcher parses any
+    pattern missing here)."""
 
     def __post_init__(self) -> None:
         self._by_code = {e.code: e for e in self.entries}
@@ -124,14 +160,17 @@ class Lexicon:
             if min_severity and SEVERITIES.index(entry.severity) < SEVERITIES.index(min_severity):
                 continue
             kept.append(entry)
-        return Lexicon(kept, self.sets, list(self.files))
+        return Lexicon(kept, self.sets, list(self.files), self.parsed)
 
 
 class _LineLoader(yaml.SafeLoader):
     """Safe YAML loader that records the line of every mapping as ``__line__``."""
 
 
-def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[Any, Any]:
+_CBase: Any = getattr(yaml, "CSafeLoader", None)  # libyaml's parser, where PyYAML has it
+
+
+def _construct_mapping(loader: Any, node: yaml.MappingNode) -> dict[Any, Any]:
     mapping: dict[Any, Any] = loader.construct_mapping(node, deep=True)
     mapping["__line__"] = node.start_mark.line + 1
     return mapping
@@ -140,6 +179,31 @@ def _construct_mapping(loader: _LineLoader, node: yaml.MappingNode) -> dict[Any,
 _LineLoader.add_constructor(
     yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping
 )
+_Loaders: list[Any] = [_LineLoader]
+if _CBase is not None:
+    class _CLineLoader(_CBase):  # type: ignore[misc]
+        """`_LineLoader` on libyaml's parser (the same safe constructor; ~10x faster)."""
+
+    _CLineLoader.add_constructor(
+        yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping
+    )
+    _Loaders.insert(0, _CLineLoader)
+
+
+def _parse_yaml(text: str) -> Any:
+    """The data of one YAML document, read with the fastest safe line-recording loader; a
+    document it rejects is read again with the pure-Python one, whose messages the errors
+    quote."""
+    for loader_class in _Loaders:
+        loader = loader_class(text)  # a SafeLoader: no arbitrary objects
+        try:
+            return loader.get_single_data()
+        except yaml.YAMLError:
+            if loader_class is _Loaders[-1]:
+                raise
+        finally:
+            loader.dispose()
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _read_yaml(path: Path, problems: list[str]) -> Any:
@@ -152,11 +216,7 @@ def _read_yaml(path: Path, problems: list[str]) -> Any:
         problems.append(f"{path}: not UTF-8 text ({exc.reason} at byte {exc.start})")
         return None
     try:
-        loader = _LineLoader(text)  # a SafeLoader subclass: no arbitrary objects
-        try:
-            return loader.get_single_data()
-        finally:
-            loader.dispose()
+        return _parse_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f"{path}:{mark.line + 1}" if mark else str(path)
@@ -202,63 +262,12 @@ def _load_sets(paths: Iterable[Path], problems: list[str]) -> dict[str, list[str
 
 
 _Shape = tuple[Hashable, ...]
-"""A compiled pattern reduced to what it matches: one hashable item per token element."""
-
-_RANGES = {None: (1, 1), "?": (0, 1), "*": (0, None), "+": (1, None)}
-_BOUNDS = re.compile(r"^\{(\d*),(\d*)\}$")
-
-
-def _op_range(op: Any) -> Hashable:
-    """An element's repeat count as (min, max): ``?`` is ``{0,1}``, no OP is ``{1,1}``."""
-    if op in _RANGES:
-        return _RANGES[op]
-    bounds = _BOUNDS.match(op) if isinstance(op, str) else None
-    if bounds is None:
-        return str(op)  # e.g. "!": kept as written
-    return (int(bounds.group(1) or 0), int(bounds.group(2)) if bounds.group(2) else None)
-
-
-def _values(value: Any) -> Hashable:
-    """A token attribute's value as a set: ``"x"`` and ``{"IN": ["x"]}`` are the same."""
-    if isinstance(value, str):
-        return (("IN", frozenset({value})),)
-    if isinstance(value, dict):
-        return tuple(
-            sorted(
-                (op, frozenset(v) if isinstance(v, list) else v) for op, v in value.items()
-            )
-        )
-    return repr(value)  # e.g. IS_SPACE's False
+"""A parsed pattern reduced to what it matches (`Pattern.shape`)."""
 
 
 def _shape(tokens: list[TokenPattern]) -> _Shape:
-    """Reduce a compiled pattern to what it matches, so equal shapes mean the same pattern.
-
-    Each element becomes its attributes with their values as sets (alternatives in any order,
-    a lemma or ``@set`` by the words it stands for) and its repeat count as a range.
-    """
-    shape: list[Hashable] = []
-    for token in tokens:
-        attrs: list[tuple[str, Hashable]] = []
-        for key, value in token.items():
-            if key == "OP":
-                continue
-            if key == "ORTH" and _no_case(value):
-                key = "LOWER"  # an exact match on a caseless word (the optional hyphen)
-            attrs.append((key, _values(value)))
-        shape.append((tuple(sorted(attrs, key=lambda attr: attr[0])), _op_range(token.get("OP"))))
-    return tuple(shape)
-
-
-def _no_case(value: Any) -> bool:
-    """Whether ``value`` (a word or ``{"IN": [...]}``) names only words without letter case."""
-    if isinstance(value, dict) and set(value) == {"IN"}:
-        words = value["IN"]
-    elif isinstance(value, str):
-        words = [value]
-    else:
-        return False
-    return all(isinstance(w, str) and w.lower() == w.upper() for w in words)
+    """The `Pattern.shape` of a spaCy token pattern of the kinds `compile_pattern` writes."""
+    return Pattern.from_token_pattern(tokens).shape()
 
 
 def _parse_entry(
@@ -268,8 +277,10 @@ def _parse_entry(
     sets: dict[str, list[str]],
     problems: list[str],
     shapes: list[_Shape] | None = None,
+    parsed: dict[str, Pattern] | None = None,
 ) -> Entry | None:
-    """Validate one entry; on success, append the shape of each of its patterns to ``shapes``."""
+    """Validate one entry; on success, append the shape of each of its patterns to ``shapes``
+    and put every pattern parsed into ``parsed`` (by its text)."""
     line = raw.get("__line__", 0) if isinstance(raw, dict) else 0
     where = f"{path}:{line}"
     if not isinstance(raw, dict):
@@ -311,15 +322,17 @@ def _parse_entry(
         bad("not_when", "must be a list of pattern strings")
         not_when = []
     pattern_shapes: list[_Shape] = []
+    done: dict[str, Pattern] = {}
     for kind, pats in (("patterns", patterns), ("not_when", not_when)):
         for pat in pats:
             try:
-                compiled = compile_pattern(pat, sets)
+                compiled = parse_pattern(pat, sets)
             except PatternError as exc:
                 bad(kind, f"{pat!r}: {exc}")
                 continue
+            done[pat.strip()] = compiled
             if kind == "patterns":
-                pattern_shapes.append(_shape(compiled))
+                pattern_shapes.append(compiled.shape())
     suggestions: list[str] = raw.get("suggestions") or []
     if not _strings(suggestions):
         bad("suggestions", "required; at least one suggestion")
@@ -353,6 +366,8 @@ def _parse_entry(
         return None
     if shapes is not None:
         shapes.extend(pattern_shapes)
+    if parsed is not None:
+        parsed.update(done)
     return Entry(
         code=str(code),
         term=raw["term"].strip(),
@@ -378,15 +393,34 @@ def load_lexicon(
 ) -> Lexicon:
     """Load and validate lexicon files (default: the bundled ones) plus ``extra`` files.
 
-    Raises `LexiconError` naming every problem; nothing is partially loaded.
+    Raises `LexiconError` naming every problem; nothing is partially loaded. A lexicon loaded
+    before from files with the same bytes comes from the on-disk cache (`blamelex.cache`).
     """
-    problems: list[str] = []
     paths = [Path(f) for f in files] if files is not None else builtin_files()
     paths += [Path(f) for f in extra]
-    set_files = [builtin_dir() / "_sets.yaml"] + [p for p in paths if p.name == "_sets.yaml"]
-    sets = _load_sets(dict.fromkeys(set_files), problems)
+    set_files = list(dict.fromkeys([builtin_dir() / "_sets.yaml"]
+                                   + [p for p in paths if p.name == "_sets.yaml"]))
+    digest = _cache_key(set_files, paths) if cache.enabled() else None
+    if digest is not None:
+        hit = _from_data(cache.load("lexicon", digest))
+        if hit is not None:
+            hit.parsed = ParsedPatterns(load=lambda: _patterns_from(cache.load("patterns",
+                                                                                digest)))
+            return hit
+    lexicon = _load(paths, set_files)
+    if digest is not None:
+        cache.store("lexicon", digest, _to_data(lexicon))
+        cache.store("patterns", digest, lexicon.parsed.to_data())
+    return lexicon
+
+
+def _load(paths: list[Path], set_files: list[Path]) -> Lexicon:
+    problems: list[str] = []
+    sets = _load_sets(set_files, problems)
     entries: list[Entry] = []
     shapes: list[_Shape] = []  # the shape of every pattern of every entry, in order
+    parsed: dict[str, Pattern] = {}
+    redefined = False
     for path in paths:
         if path.name == "_sets.yaml":
             continue
@@ -398,19 +432,85 @@ def load_lexicon(
             continue
         for name, words in (data.get("sets") or {}).items():
             if name != "__line__" and _strings(words):
-                sets[name] = [w.lower() for w in words]
+                words = [w.lower() for w in words]
+                redefined = redefined or sets.get(name, words) != words
+                sets[name] = words
         category = data.get("category", "")
         if category and not isinstance(category, str):
             problems.append(f"{path}: 'category' must be a string")
             continue
         for raw in data["entries"]:
-            entry = _parse_entry(raw, path, category, sets, problems, shapes)
+            entry = _parse_entry(raw, path, category, sets, problems, shapes, parsed)
             if entry is not None:
                 entries.append(entry)
     problems.extend(_duplicates(entries, shapes))
     if problems:
         raise LexiconError(problems)
-    return Lexicon(entries, sets, [str(p) for p in paths])
+    # a set a later file gave other words: patterns parsed before then are parsed again by the
+    # matcher, with the final words (as it always has)
+    return Lexicon(entries, sets, [str(p) for p in paths],
+                   ParsedPatterns({} if redefined else parsed))
+
+
+# -- the on-disk cache -------------------------------------------------------------------------
+
+
+def _cache_key(set_files: Sequence[Path], paths: Sequence[Path]) -> str | None:
+    """The cache key of a lexicon loaded from these files: their names and bytes (None if a
+    file cannot be read: the load then reports it)."""
+    parts: list[bytes | str] = []
+    for group in (set_files, paths):
+        parts.append(f"{len(group)} files")
+        for path in group:
+            try:
+                parts += [str(path), path.read_bytes()]
+            except OSError:
+                return None
+    return cache.key("lexicon", parts)
+
+
+def _to_data(lexicon: Lexicon) -> dict[str, Any]:
+    """A lexicon as plain JSON data (`_from_data` reads it back)."""
+    entries = []
+    for entry in lexicon.entries:
+        row: dict[str, Any] = {}
+        for f in fields(Entry):
+            value = getattr(entry, f.name)
+            if f.name == "sources":
+                value = [[s.title, s.url] for s in value]
+            elif isinstance(value, tuple):
+                value = list(value)
+            row[f.name] = value
+        entries.append(row)
+    return {"entries": entries, "sets": lexicon.sets, "files": lexicon.files}
+
+
+def _from_data(data: Any) -> Lexicon | None:
+    """The lexicon `_to_data` wrote, or None for anything else."""
+    if not isinstance(data, dict):
+        return None
+    try:
+        tuples = {f.name for f in fields(Entry) if str(f.type).startswith("tuple")}
+        entries = []
+        for row in data["entries"]:
+            values: dict[str, Any] = {name: tuple(value) if name in tuples else value
+                                      for name, value in row.items()}
+            values["sources"] = tuple(Source(title, url) for title, url in row["sources"])
+            entries.append(Entry(**values))
+        sets = {str(name): [str(w) for w in words] for name, words in data["sets"].items()}
+        return Lexicon(entries, sets, [str(f) for f in data["files"]])
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return None
+
+
+def _patterns_from(data: Any) -> dict[str, Pattern] | None:
+    """The parsed patterns `ParsedPatterns.to_data` wrote, or None for anything else."""
+    if not isinstance(data, dict):
+        return None
+    try:
+        return {str(text): Pattern.from_data(p) for text, p in data.items()}
+    except (TypeError, ValueError):
+        return None
 
 
 def _norm(pattern: str) -> str:
@@ -455,8 +555,10 @@ __all__ = [
     "Entry",
     "Lexicon",
     "LexiconError",
+    "Pattern",
     "PatternError",
     "builtin_files",
     "compile_pattern",
     "load_lexicon",
+    "parse_pattern",
 ]
