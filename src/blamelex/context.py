@@ -129,10 +129,10 @@ class ContextRules:
     ) -> None:
         """Write modifiers on each candidate (in place).
 
-        ``senses``: benign-sense ranges (token start, end) of each entry code's own ``not_when``
-        patterns, which mark the candidates they overlap SENSE, first (the matcher finds them,
-        as benign senses are settled before overlaps); ``text`` is the doc's `TokenText` if the
-        caller already has it.
+        A candidate whose ``sense`` the matcher set (a match of the entry's own ``not_when``
+        patterns: benign senses are settled before overlaps) is marked SENSE first; ``senses``
+        adds benign-sense ranges (token start, end) by entry code; ``text`` is the doc's
+        `TokenText` if the caller already has it.
         """
         senses = senses or {}
         if not candidates:
@@ -166,6 +166,8 @@ class ContextRules:
         for cand in candidates:
             idx = bisect.bisect_right(starts, cand.span.start) - 1
             s_start, s_end = bounds[max(idx, 0)]
+            if cand.sense is not None:
+                self._mark(cand, SENSE, f"sense.{cand.entry.code}", Span(doc, *cand.sense).text)
             for s, e in senses.get(cand.entry.code, ()):
                 if s < cand.span.end and cand.span.start < e:
                     self._mark(cand, SENSE, f"sense.{cand.entry.code}", Span(doc, s, e).text)

@@ -48,6 +48,10 @@ class Candidate:
     """``lexicon`` or ``model`` (a span the model found that no lexicon entry matched)."""
     model_prob: float | None = None
     """The model's probability that the span is victim-blaming (None without a model)."""
+    sense: tuple[int, int] | None = None
+    """Token range of a match of the entry's own benign-sense patterns (``not_when``) that
+    overlaps this one, as the matcher found it; the context stage marks such a candidate SENSE
+    (a stage of its own decides what the benign sense does)."""
 
 
 # A pattern is only tried on sentences holding a word of its *anchor*: the required element that
@@ -517,7 +521,7 @@ class LexiconMatcher:
         windows: dict[str, list[tuple[int, int, int]]] | None = None,
     ) -> list[Candidate]:
         """Return candidates: non-overlapping ones (longest and most severe first on conflicts),
-        plus those an entry's own ``not_when`` pattern covers, already marked SENSE.
+        plus those an entry's own ``not_when`` pattern covers, with that range in ``sense``.
 
         Benign senses are settled before overlaps, so a longer match in a benign sense
         ("mule account" in a bank's own wording) cannot hide a shorter real one.
@@ -567,10 +571,8 @@ class LexiconMatcher:
                 if hit is None:
                     kept.append((entry, start, end))
                 else:
-                    marked = Modifier("SENSE", f"sense.{entry.code}",
-                                      doc[hit[0]:hit[1]].text, "drop", 0.0)
                     benign.append(Candidate(Span(doc, start, end, label=labels[entry.code]),
-                                                entry, [marked]))
+                                            entry, sense=hit))
             matches = kept
         if len(matches) > 1:
             # overlaps: the longest, then the most severe, then the lowest code wins
