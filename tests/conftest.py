@@ -2,9 +2,29 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import tempfile
+
 import pytest
 
 import blamelex
+
+_CACHE_DIR: str | None = None
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """The tests use a blamelex cache of their own (a temporary folder), never the user's."""
+    global _CACHE_DIR
+    if "BLAMELEX_CACHE_DIR" not in os.environ:
+        _CACHE_DIR = tempfile.mkdtemp(prefix="blamelex-test-cache-")
+        os.environ["BLAMELEX_CACHE_DIR"] = _CACHE_DIR
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if _CACHE_DIR is not None:
+        os.environ.pop("BLAMELEX_CACHE_DIR", None)
+        shutil.rmtree(_CACHE_DIR, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -12,17 +12,16 @@ imported on first use of `load`, `Detector` and the other names below (PEP 562),
 
 from __future__ import annotations
 
-from functools import lru_cache
 from importlib import import_module
 from importlib.util import find_spec
 from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+from blamelex._version import __version__
 
 if TYPE_CHECKING:  # what the lazy names are, for type checkers
     from blamelex.detector import Detector, load
     from blamelex.findings import Finding, Modifier, Source, Suggestion
-    from blamelex.rephrase import Edit
+    from blamelex.rephrase import Edit, Rewrite, Skipped
 
 _LAZY = {
     "Detector": "blamelex.detector",
@@ -32,6 +31,8 @@ _LAZY = {
     "Source": "blamelex.findings",
     "Suggestion": "blamelex.findings",
     "Edit": "blamelex.rephrase",
+    "Rewrite": "blamelex.rephrase",
+    "Skipped": "blamelex.rephrase",
 }
 
 
@@ -53,21 +54,20 @@ def __dir__() -> list[str]:
     return sorted({*globals(), *_LAZY})
 
 
-@lru_cache(maxsize=1)
-def _default() -> Detector:
-    from blamelex.detector import load
-
-    return load()
-
-
 def scan(text: str) -> list[Finding]:
-    """Scan ``text`` with the default detector (loaded once)."""
-    return _default().scan(text)
+    """Scan ``text`` with the default detector (loaded once per process:
+    `blamelex.detector.cached_detector`)."""
+    from blamelex.detector import cached_detector
+
+    return cached_detector().scan(text)
 
 
-def rewrite(text: str) -> tuple[str, list[Edit]]:
-    """Return ``text`` with each finding replaced by its first suggestion, and the edits."""
-    return _default().rewrite(text)
+def rewrite(text: str) -> Rewrite:
+    """``text`` with each finding that is safe to rewrite replaced by its first suggestion;
+    unpacks as ``(text, edits)`` and lists the findings left for a person in ``.skipped``."""
+    from blamelex.detector import cached_detector
+
+    return cached_detector().rewrite(text)
 
 
 __all__ = [
@@ -75,6 +75,8 @@ __all__ = [
     "Edit",
     "Finding",
     "Modifier",
+    "Rewrite",
+    "Skipped",
     "Source",
     "Suggestion",
     "__version__",

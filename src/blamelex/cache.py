@@ -89,7 +89,7 @@ def _lemminflect() -> str:
 def key(kind: str, parts: Iterable[bytes | str], code: bool = True) -> str:
     """The cache key of a ``kind`` of data built from ``parts``, this Python and (unless
     ``code`` is False: data that blamelex's code does not shape) this code."""
-    from blamelex import __version__
+    from blamelex._version import __version__
 
     digest = hashlib.sha256()
     ours = (__version__, sys.version, sys.implementation.cache_tag or "", code_digest(),

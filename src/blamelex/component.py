@@ -21,6 +21,7 @@ from spacy.tokens import Doc, Span
 from blamelex.findings import SEVERITIES, Finding, Selection, severity_rank
 from blamelex.lexicon import Lexicon, load_lexicon
 from blamelex.lexicon.categories import category_entries
+from blamelex.matching import Tokenize
 from blamelex.pipeline import Pipeline
 from blamelex.rephrase import render_all
 from blamelex.scoring import Scored
@@ -117,13 +118,8 @@ class BlamelexComponent:
         self.use_context = bool(context)
         self.model_threads = model_threads
         self.proposal_min_prob = proposal_min_prob
-        tokenizer = nlp.tokenizer
-
-        def tokenize(text: str) -> list[str]:
-            return [t.text for t in tokenizer(text)]
-
         self._build(nlp.vocab, lexicon if lexicon is not None
-                    else load_lexicon(extra=self.extra_lexicons), tokenize)
+                    else load_lexicon(extra=self.extra_lexicons), Tokenize(nlp.tokenizer))
 
     def _build(self, vocab: Any, full: Lexicon, tokenize: Any) -> None:
         """The pipeline over the whole lexicon ``full``, with this component's settings."""
