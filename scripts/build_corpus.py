@@ -61,12 +61,13 @@ def add_codes(items: list[dict[str, Any]]) -> None:
     import spacy
 
     from blamelex.lexicon import load_lexicon
-    from blamelex.matching import LexiconMatcher
+    from blamelex.pipeline import Pipeline
 
     nlp = spacy.blank("en")
-    matcher = LexiconMatcher(nlp.vocab, load_lexicon())
-    for item, doc in zip(items, nlp.pipe(i["text"] for i in items), strict=True):
-        cands = matcher(doc)
+    # the pipeline's candidate stage alone: which entry matches, whatever the context says
+    pipeline = Pipeline.build(nlp.vocab, load_lexicon())
+    docs = list(nlp.pipe(i["text"] for i in items))
+    for item, cands in zip(items, pipeline.prepare(docs).candidates, strict=True):
         for span in item["spans"]:
             span["code"] = None
             for c in cands:

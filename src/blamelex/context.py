@@ -34,7 +34,7 @@ from blamelex.context_rules import (
     load_context_rules,
 )
 from blamelex.findings import Modifier
-from blamelex.lexicon.patterns import PatternError, compile_pattern
+from blamelex.lexicon.patterns import PatternError, parse_pattern
 from blamelex.matching import Candidate
 from blamelex.sentences import sentence_bounds
 from blamelex.tokenregex import TokenMatcher, TokenText
@@ -112,7 +112,7 @@ class ContextRules:
         compiled = []
         for pat, line in zip(patterns, lines, strict=True):
             try:
-                compiled.append(compile_pattern(pat, sets))
+                compiled.append(parse_pattern(pat, sets))
             except PatternError as exc:
                 problems.append(f"{file}:{line}: {what}: {pat!r}: {exc}")
         if compiled:
