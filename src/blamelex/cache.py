@@ -4,7 +4,7 @@ matcher's tables, each keyed by a sha256 of everything it was built from.
 Where: ``$BLAMELEX_CACHE_DIR``, else ``$XDG_CACHE_HOME/blamelex``, else ``~/.cache/blamelex``.
 ``BLAMELEX_NO_CACHE=1`` turns it off (nothing is read or written).
 
-What goes in is JSON only (no pickle, nothing that runs code when read). Every failure is
+What goes in is JSON only (nothing that runs code when read). Every failure is
 silent and falls back to building: a file that cannot be read, is not valid JSON or does not
 carry the expected key is ignored (and rebuilt over), and a folder that cannot be written to
 just means no cache. A file is written to a temporary name in the same folder and renamed into
