@@ -265,3 +265,18 @@ def test_eval_real_prints_the_real_text_table_per_voice(tmp_path, capsys) -> Non
     assert table["own"]["passages"] == 1 and table["own"]["recall"] == 1.0
     assert table["own"]["phrase_recall"] == 1.0 and table["all"]["neutral_flagged"] == 0.0
     assert table["all"]["passages"] == 2
+
+
+def test_typographic_apostrophes_read_as_straight_ones(detector) -> None:  # type: ignore[no-untyped-def]
+    # word processors write "doesn’t" and "she’s": every lexicon example with an apostrophe
+    # gives the same findings with U+2019 in its place (patterns, anchors and context rules)
+    import re
+
+    inside = re.compile(r"(?<=\w)'(?=\w)")  # an apostrophe, not a quotation mark
+    texts = [x for e in LEXICON for x in (*e.examples_flag, *e.examples_ok) if inside.search(x)]
+    assert len(texts) > 50
+    curly = [inside.sub("\u2019", t) for t in texts]
+    straight = [[(f.start, f.end, f.code) for f in fs] for fs in detector.scan_many(texts)]
+    typographic = [[(f.start, f.end, f.code) for f in fs] for fs in detector.scan_many(curly)]
+    assert typographic == straight
+    assert any(straight)

@@ -22,7 +22,7 @@ from blamelex.findings import Modifier, severity_rank
 from blamelex.lexicon import Entry, Lexicon, LexiconError
 from blamelex.lexicon.patterns import Element, Pattern, PatternError, check_tokens, parse_pattern
 from blamelex.sentences import parser_bounds
-from blamelex.tokenregex import TokenMatcher, TokenText, longest, regex_source
+from blamelex.tokenregex import APOSTROPHES, TokenMatcher, TokenText, longest, regex_source
 
 
 def _dedupe(cands: list[Candidate]) -> list[Candidate]:
@@ -140,8 +140,18 @@ class _Around:
                    _ids(nxt))
 
 
+def spelling_ids(word: str) -> list[int]:
+    """The spaCy string hashes a token of ``word`` may have: a word with an apostrophe ("n't",
+    "'s") also as word processors write it ("n’t", "nʼt"). Tokens are looked up by hash before
+    their text is read (`TokenText` then normalises the apostrophe for the patterns)."""
+    if "'" not in word:
+        return [get_string_id(word)]
+    return [get_string_id(w) for w in (word, word.replace("'", APOSTROPHES[0]),
+                                       word.replace("'", APOSTROPHES[1]))]
+
+
 def _ids(words: frozenset[str] | None) -> frozenset[int] | None:
-    return None if words is None else frozenset(map(get_string_id, words))
+    return None if words is None else frozenset(i for w in words for i in spelling_ids(w))
 
 
 def _around(code: str, mask: int, tokens: Pattern | list[dict[str, object]], k: int) -> _Around:
@@ -424,7 +434,8 @@ class LexiconMatcher:
             found = words_ids.get(tuple(words))
             if found is None:
                 made = frozenset(map(str, words))
-                found = words_ids[tuple(words)] = (made, frozenset(map(get_string_id, made)))
+                found = words_ids[tuple(words)] = (
+                    made, frozenset(i for w in made for i in spelling_ids(w)))
             return found
 
         arounds = []
@@ -449,7 +460,8 @@ class LexiconMatcher:
         # (with the patterns anchored on them) and words of required elements (with their bits)
         self._hash_info: dict[int, tuple[list[_Around], int]] = {}
         for word in {*index, *word_bits}:
-            self._hash_info[get_string_id(word)] = (index.get(word, []), word_bits.get(word, 0))
+            for word_id in spelling_ids(word):
+                self._hash_info[word_id] = (index.get(word, []), word_bits.get(word, 0))
         self._marked = frozenset(self._hash_info)
 
     def _windows(self, doc: Doc, text: TokenText) -> dict[str, list[tuple[int, int, int]]]:

@@ -61,8 +61,17 @@ _LOWER_CACHE: dict[int, str] = {}
 _CACHE_SIZE = 50_000
 
 
+APOSTROPHES = ("\u2019", "\u02bc")
+"""Typographic apostrophes (right single quotation mark, modifier letter apostrophe), which
+word processors write in "n’t" and "she’s"; spaCy splits them as it splits "'"."""
+
+
 def _normalise(word: str) -> str:
-    """A word as the token string holds it: no `SEP` or `SPACE` inside; whitespace as `SPACE`."""
+    """A word as the token string holds it: no `SEP` or `SPACE` inside; whitespace as `SPACE`;
+    a typographic apostrophe inside a word ("n’t", "’s", "o’clock") as "'", so that patterns
+    and context rules read both spellings alike (a quotation mark on its own stays)."""
+    if len(word) > 1 and (APOSTROPHES[0] in word or APOSTROPHES[1] in word):
+        word = word.replace(APOSTROPHES[0], "'").replace(APOSTROPHES[1], "'")
     if SEP in word or SPACE in word:
         word = word.replace(SEP, _REPLACEMENT).replace(SPACE, _REPLACEMENT)
     if word.isspace():  # a whitespace token (only those hold whitespace)
