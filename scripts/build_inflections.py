@@ -77,7 +77,23 @@ def bundled_table() -> dict[str, dict[str, Any]]:
             for pattern in entry.patterns:
                 first = TokenRegex(compile_pattern(pattern, lexicon.sets)).first
                 first_words |= first or set()
+    # rendering a suggestion also reads the words around a span (is the word before it a verb
+    # form, a plural subject, an adverb?): every word of the entries' own examples is looked up
+    # here, so scanning them needs no lemminflect; other text looks words up on a miss
+    first_words |= example_words(lexicon)
     return build_table(pattern_lemmas(patterns), first_words, templates)
+
+
+def example_words(lexicon: Any) -> set[str]:
+    """The lower-cased tokens of every must-flag and must-not-flag example, as the token
+    string holds them (`blamelex.tokenregex`)."""
+    import spacy
+
+    from blamelex.tokenregex import TokenText
+
+    nlp = spacy.blank("en")
+    texts = [x for e in lexicon for x in (*e.examples_flag, *e.examples_ok)]
+    return {w for doc in nlp.tokenizer.pipe(texts) for w in TokenText.of(doc).lowers}
 
 
 def main() -> None:
