@@ -315,6 +315,10 @@ def _plural_word(word: str) -> bool:
             and word.isalpha())
 
 
+_WORD = re.compile(r"(?<![^\W\d_])[^\W\d_]+(?![^\W\d_])")
+"""An alphabetic word (a token that is all letters, as spaCy's ``is_alpha``)."""
+
+
 def _context(span: Span, lowers: Sequence[str], edit_start: int) -> Context:
     """Read what the suggestion has to fit: the slot, number, article, agent and case."""
     doc = span.doc
@@ -360,10 +364,16 @@ def _context(span: Span, lowers: Sequence[str], edit_start: int) -> Context:
     # a noun phrase follows, so a suggestion ending in "by" can take it as its agent
     followed = bool(nxt) and doc[span.end].is_alpha and nxt not in _PREPOSITIONS | _CONJUNCTIONS
     # capitals: the other words of the sentence around the edit are capitals too
-    around = [t.text for t in doc[max(0, edit_start - 10) : min(len(doc), span.end + 10)]
-              if t.is_alpha and len(t) > 1 and not (edit_start <= t.i < span.end)]
+    # (read from the text between the tokens' offsets: two token lookups, not twenty)
+    text = doc.text
+    lo, hi = max(0, edit_start - 10), min(len(doc), span.end + 10)
+    edit_char = doc[edit_start].idx if edit_start < span.start else span.start_char
+    last = doc[hi - 1]
+    around = [w for piece in (text[doc[lo].idx : edit_char], text[span.end_char : last.idx +
+                                                                    len(last)])
+              for w in _WORD.findall(piece) if len(w) > 1]
     shout = (not around or sum(w.isupper() for w in around) * 3 >= len(around) * 2)
-    text_before = doc.text[: doc[span.start - 1 if article else edit_start].idx].rstrip(" \t")
+    text_before = text[: doc[span.start - 1 if article else edit_start].idx].rstrip(" \t")
     capital = not text_before or text_before.endswith(
         (*_SENTENCE_END, "\n", "\r", '"', "(", "“", "‘"))
     first_edit = span.start - 1 if article else edit_start
