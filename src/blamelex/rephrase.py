@@ -8,12 +8,14 @@ inflection comes from lemminflect (through `blamelex.inflect`), not hand-written
 from __future__ import annotations
 
 import re
+import weakref
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
-from spacy.tokens import Span
+from spacy.attrs import IS_ALPHA, IS_UPPER, LENGTH
+from spacy.tokens import Doc, Span
 
 from blamelex.findings import Finding, Suggestion
 from blamelex.inflect import inflect, verb_tags
@@ -315,8 +317,30 @@ def _plural_word(word: str) -> bool:
             and word.isalpha())
 
 
-_WORD = re.compile(r"(?<![^\W\d_])[^\W\d_]+(?![^\W\d_])")
-"""An alphabetic word (a token that is all letters, as spaCy's ``is_alpha``)."""
+def _char_before(doc: Doc, i: int) -> str:
+    """The last character before token ``i`` that is not a space or tab ("" at the start)."""
+    while i > 0:
+        i -= 1
+        piece = doc[i].text_with_ws.rstrip(" \t")
+        if piece:
+            return piece[-1]
+    return ""
+
+
+_SHOUT_ATTRS = [IS_ALPHA, IS_UPPER, LENGTH]
+"""What tells whether the words around an edit are capitals, read for all tokens at once."""
+_LAST_FLAGS: tuple[weakref.ref[Doc] | None, Any] = (None, None)
+
+
+def _shout_flags(doc: Doc) -> Any:
+    """`_SHOUT_ATTRS` of every token of ``doc`` (one C call, no Token objects), kept for the
+    doc whose findings are being rendered (they come one doc at a time)."""
+    global _LAST_FLAGS
+    ref, flags = _LAST_FLAGS
+    if ref is None or ref() is not doc:
+        flags = doc.to_array(_SHOUT_ATTRS)
+        _LAST_FLAGS = (weakref.ref(doc), flags)
+    return flags
 
 
 def _context(span: Span, lowers: Sequence[str], edit_start: int) -> Context:
@@ -365,17 +389,16 @@ def _context(span: Span, lowers: Sequence[str], edit_start: int) -> Context:
     followed = bool(nxt) and doc[span.end].is_alpha and nxt not in _PREPOSITIONS | _CONJUNCTIONS
     # capitals: the other words of the sentence around the edit are capitals too
     # (read from the text between the tokens' offsets: two token lookups, not twenty)
-    text = doc.text
     lo, hi = max(0, edit_start - 10), min(len(doc), span.end + 10)
-    edit_char = doc[edit_start].idx if edit_start < span.start else span.start_char
-    last = doc[hi - 1]
-    around = [w for piece in (text[doc[lo].idx : edit_char], text[span.end_char : last.idx +
-                                                                    len(last)])
-              for w in _WORD.findall(piece) if len(w) > 1]
-    shout = (not around or sum(w.isupper() for w in around) * 3 >= len(around) * 2)
-    text_before = text[: doc[span.start - 1 if article else edit_start].idx].rstrip(" \t")
-    capital = not text_before or text_before.endswith(
-        (*_SENTENCE_END, "\n", "\r", '"', "(", "“", "‘"))
+    flags = _shout_flags(doc)[lo:hi]
+    words = upper = 0
+    for k, (alpha, caps, size) in enumerate(flags.tolist(), lo):
+        if alpha and size > 1 and not edit_start <= k < span.end:
+            words += 1
+            upper += caps
+    shout = not words or upper * 3 >= words * 2
+    before = _char_before(doc, span.start - 1 if article else edit_start)
+    capital = not before or before in (*_SENTENCE_END, "\n", "\r", '"', "(", "“", "‘")
     first_edit = span.start - 1 if article else edit_start
     word_before = doc[first_edit - 1] if first_edit > 0 else None
     word_after = doc[span.end] if span.end < len(doc) else None
