@@ -9,7 +9,7 @@ finds without a lexicon match. Adding a category is a change to the data file on
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
@@ -18,7 +18,7 @@ from types import MappingProxyType
 from typing import Any
 
 from blamelex.findings import SEVERITIES, Source
-from blamelex.yamldata import LineMap, YamlDataError, read_yaml
+from blamelex.yamldata import DataError, LineMap, YamlDataError, read_yaml
 
 BUNDLED = "categories.yaml"
 """The bundled categories file, in ``blamelex/data``."""
@@ -28,13 +28,10 @@ _CODE = re.compile(r"^[A-Z]{2,6}\d00$")
 _FIELDS = ("label", "code", "term", "severity", "explanation", "suggestions", "sources")
 
 
-class CategoryError(ValueError):
+class CategoryError(DataError):
     """The categories file is invalid. ``problems`` lists each one as ``file:line: message``."""
 
-    def __init__(self, problems: Sequence[str]) -> None:
-        self.problems = list(problems)
-        head = f"{len(self.problems)} problem(s) in the categories:\n"
-        super().__init__(head + "\n".join(f"  {p}" for p in self.problems))
+    what = "the categories"
 
 
 @dataclass(frozen=True)

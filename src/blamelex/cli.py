@@ -818,10 +818,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_ERROR
     try:
         return handlers[args.command](args)
-    except _raised("blamelex.lexicon", "LexiconError") as exc:
-        _err(str(exc))
-        return EXIT_ERROR
-    except _raised("blamelex.context_rules", "ContextRuleError") as exc:
+    except _raised("blamelex.yamldata", "DataError") as exc:  # lexicon, categories, rules
         _err(str(exc))
         return EXIT_ERROR
     except _raised("blamelex.model.runtime", "ModelError") as exc:

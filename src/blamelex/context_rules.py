@@ -21,7 +21,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from blamelex.yamldata import LineList, LineMap, YamlDataError, read_yaml
+from blamelex.yamldata import DataError, LineList, LineMap, YamlDataError, read_yaml
 
 BUNDLED = "context_rules.yaml"
 """The bundled rules file, in ``blamelex/data``."""
@@ -50,13 +50,10 @@ _BRACKETED = ("open", "close", "min", "max")
 _CUE = ("pattern", "gender")
 
 
-class ContextRuleError(ValueError):
+class ContextRuleError(DataError):
     """Invalid context rules. ``problems`` lists each one as ``file:line: message``."""
 
-    def __init__(self, problems: Sequence[str]) -> None:
-        self.problems = list(problems)
-        head = f"{len(self.problems)} problem(s) in the context rules:\n"
-        super().__init__(head + "\n".join(f"  {p}" for p in self.problems))
+    what = "the context rules"
 
 
 @dataclass(frozen=True)

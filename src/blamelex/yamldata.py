@@ -7,12 +7,25 @@ start on. A key repeated in one mapping is an error (plain PyYAML keeps the last
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
 import yaml
 
 _Base: Any = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # the C parser where PyYAML has it
+
+
+class DataError(ValueError):
+    """Invalid data files (lexicon, categories, context rules). ``problems`` lists each one as
+    ``file:line: message``; the message counts them and names ``what`` was read."""
+
+    what = "the data"
+
+    def __init__(self, problems: Sequence[str]) -> None:
+        self.problems = list(problems)
+        head = f"{len(self.problems)} problem(s) in {self.what}:\n"
+        super().__init__(head + "\n".join(f"  {p}" for p in self.problems))
 
 
 class YamlDataError(ValueError):

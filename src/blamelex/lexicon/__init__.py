@@ -22,6 +22,7 @@ import yaml
 
 from blamelex import cache
 from blamelex.findings import SEVERITIES, Source
+from blamelex.yamldata import DataError
 
 from .patterns import Pattern, PatternError, TokenPattern, compile_pattern, parse_pattern
 
@@ -46,13 +47,10 @@ _ENTRY_FIELDS = {
 }
 
 
-class LexiconError(ValueError):
+class LexiconError(DataError):
     """The lexicon data is invalid. ``problems`` lists each one as ``file:line: message``."""
 
-    def __init__(self, problems: Sequence[str]) -> None:
-        self.problems = list(problems)
-        head = f"{len(self.problems)} problem(s) in the lexicon:\n"
-        super().__init__(head + "\n".join(f"  {p}" for p in self.problems))
+    what = "the lexicon"
 
 
 @dataclass(frozen=True)
