@@ -17,23 +17,6 @@ from blamelex import lexicon as lexicon_module
 from blamelex.lexicon import LexiconError, load_lexicon
 from blamelex.matching import LexiconMatcher, Tokenize
 
-EXTRA = """\
-category: minimising_risk
-entries:
-  - code: ORG101
-    term: frequent runner
-    severity: caution
-    patterns: ["frequent runner|runners"]
-    explanation: Local shorthand that normalises repeat missing episodes.
-    suggestions: ["child who has been missing [number] times; each episode needs a review"]
-    sources:
-      - title: HMICFRS, Metropolitan Police accelerated causes of concern (2023)
-        url: https://hmicfrs.justiceinspectorates.gov.uk/
-    examples:
-      flag: ["Known frequent runner, will return."]
-      ok: ["Runner beans in the garden."]
-"""
-
 
 @pytest.fixture()
 def cache_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
@@ -84,12 +67,13 @@ def test_a_second_load_reads_the_cache(cache_dir: Path, monkeypatch: pytest.Monk
     assert len(_matcher(again)._index) == len(_matcher(first)._index)
 
 
-def test_a_changed_file_misses(cache_dir: Path, tmp_path: Path) -> None:
+def test_a_changed_file_misses(cache_dir: Path, tmp_path: Path, extra_lexicon: Path) -> None:
+    ours = extra_lexicon.read_text(encoding="utf-8")  # conftest's organisation lexicon
     extra = tmp_path / "ours.yaml"
-    extra.write_text(EXTRA, encoding="utf-8")
+    extra.write_text(ours, encoding="utf-8")
     before = load_lexicon(extra=[extra])
     assert before.get("ORG101") is not None
-    extra.write_text(EXTRA.replace("frequent runner|runners", "frequent runner|runners|bolter")
+    extra.write_text(ours.replace("frequent runner|runners", "frequent runner|runners|bolter")
                      .replace("term: frequent runner", "term: frequent bolter"),
                      encoding="utf-8")
     after = load_lexicon(extra=[extra])
@@ -178,10 +162,11 @@ def test_findings_are_the_same_with_and_without_the_cache(
 
 
 def test_a_literal_the_tokenizer_splits_is_an_error_with_or_without_the_cache(
-    cache_dir: Path, tmp_path: Path
+    cache_dir: Path, tmp_path: Path, extra_lexicon: Path
 ) -> None:
+    ours = extra_lexicon.read_text(encoding="utf-8")  # conftest's organisation lexicon
     extra = tmp_path / "ours.yaml"
-    extra.write_text(EXTRA.replace("frequent runner|runners", "frequent didn't"),
+    extra.write_text(ours.replace("frequent runner|runners", "frequent didn't"),
                      encoding="utf-8")
     nlp = spacy.blank("en")
     tokenize = Tokenize(nlp.tokenizer)
