@@ -2,7 +2,7 @@
 
     python scripts/build_corpus.py     # writes data/corpus/*.jsonl and data/corpus/stats.json
 
-Steps: parse the ``[[span|category]]`` markup into character offsets; add the lexicon code of any
+Steps: parse the ``[[span|category]]`` / ``[[span|category|reported]]`` markup (data/ANNOTATION.md) into character offsets; add the lexicon code of any
 lexicon candidate that overlaps a span; assign each batch to train/dev/test (data/splits.yaml);
 drop dev/test items that have a near duplicate in train (character 5-gram Jaccard >= 0.6);
 write one JSONL file per split plus the challenge set, and the corpus statistics.
@@ -29,7 +29,7 @@ from blamelex.corpus import (  # noqa: E402
     trigram_diversity,
 )
 
-SPAN = re.compile(r"\[\[([^\[\]|]+)\|([a-z_]+)\]\]")
+SPAN = re.compile(r"\[\[([^\[\]|]+)\|([a-z_]+)(?:\|(own|reported))?\]\]")
 THRESHOLD = 0.6
 
 
@@ -43,9 +43,9 @@ def parse(marked: str) -> tuple[str, list[dict[str, Any]]]:
         before = marked[pos : m.start()]
         out.append(before)
         length += len(before)
-        words, category = m.group(1), m.group(2)
+        words, category, voice = m.group(1), m.group(2), m.group(3) or "own"
         spans.append({"start": length, "end": length + len(words), "category": category,
-                      "text": words})
+                      "voice": voice, "text": words})
         out.append(words)
         length += len(words)
         pos = m.end()

@@ -13,7 +13,7 @@ from blamelex.categories import categories
 
 CATEGORIES = set(categories())
 NEG_TYPES = {"benign_sense", "adult_referent", "negated", "quoted", "meta", "rewrite", "aware"}
-SPAN = re.compile(r"\[\[([^\[\]|]+)\|([a-z_]+)\]\]")
+SPAN = re.compile(r"\[\[([^\[\]|]+)\|([a-z_]+)(?:\|(own|reported))?\]\]")
 
 
 def check(path: str) -> int:
@@ -35,7 +35,10 @@ def check(path: str) -> int:
         problems = []
         if "[[" in leftover or "]]" in leftover:
             problems.append("unbalanced or malformed [[...|category]] markup")
-        for _, cat in spans:
+        for words, cat, voice in spans:
+            if words != words.strip():
+                problems.append(f"span {words!r} starts or ends with a space")
+            counts["voice:" + (voice or "own")] += 1
             if cat not in CATEGORIES:
                 problems.append(f"unknown category {cat!r}")
             counts["span:" + cat] += 1
