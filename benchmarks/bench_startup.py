@@ -4,7 +4,7 @@ onnxruntime"`` in the same run.
 Usage:  python benchmarks/bench_startup.py [--rounds 10] [--markdown] [--cold-cache]
 
 Every figure is the wall time of a fresh process running what the ``blamelex`` console script
-runs (``from blamelex.cli import main``), on a one-line file. The commands take turns, round
+runs (``from blamelex.cli import entry; entry()``), on a one-line file. The commands take turns, round
 after round, and the best (and median) of each counts: other processes slow a run down, never
 speed it up. One untimed round first fills the blamelex cache (a temporary folder, unless
 --cache-dir names one), the disk cache and Python's bytecode cache; the child processes run
@@ -13,7 +13,8 @@ PYTHONDONTWRITEBYTECODE. --cold-cache gives every scan run an empty blamelex cac
 run after installing or after editing a lexicon file).
 
 Targets (issue 13, "Speed"): ``blamelex scan`` on a one-line file within 0.3 s of the bare
-imports; ``blamelex --version`` and ``--help`` under 0.3 s.
+imports (judged against both baselines: the bare imports as they are, and the bare imports
+exiting the way ``blamelex`` does, with the garbage collector frozen); ``blamelex --version`` and ``--help`` under 0.3 s.
 """
 
 from __future__ import annotations
@@ -29,7 +30,11 @@ import tempfile
 import time
 from pathlib import Path
 
-MAIN = "import sys; from blamelex.cli import main; sys.exit(main())"
+MAIN = "from blamelex.cli import entry; entry()"  # what the console script runs
+FAIR = 'python -c "import spacy, onnxruntime" + gc.freeze() at exit'
+"""The bare imports exiting as ``blamelex`` does (`blamelex.cli.entry` freezes the garbage
+collector before exit, which skips the interpreter's collection passes at shutdown): against
+this baseline the gap is blamelex's own start-up and work, not a difference in teardown."""
 
 
 def _run(argv: list[str], env: dict[str, str]) -> float:
@@ -66,6 +71,7 @@ def main() -> None:
     commands: dict[str, tuple[list[str], dict[str, str]]] = {
         'python -c "pass"': ([py, "-c", "pass"], env),
         'python -c "import spacy, onnxruntime"': ([py, "-c", "import spacy, onnxruntime"], env),
+        FAIR: ([py, "-c", "import gc, spacy, onnxruntime; gc.freeze()"], env),
         "blamelex scan one-line.txt": ([py, "-c", MAIN, "scan", "-q", str(note)], env),
         "blamelex scan --no-model one-line.txt": (
             [py, "-c", MAIN, "scan", "-q", "--no-model", str(note)], env),
@@ -91,6 +97,7 @@ def main() -> None:
 
     best = {name: min(t) for name, t in times.items()}
     imports = best['python -c "import spacy, onnxruntime"']
+    fair = best[FAIR]
     machine = (f"{platform.machine()}, {os.cpu_count()} CPUs, load average "
                f"{', '.join(f'{x:.1f}' for x in os.getloadavg())} at the end, "
                f"Python {platform.python_version()}")
@@ -104,28 +111,31 @@ def main() -> None:
     cache_note = "an empty blamelex cache for every scan" if args.cold_cache else \
         "blamelex cache filled by the untimed round"
     targets = {
-        "blamelex scan one-line.txt": ("within 0.3 s of the imports",
-                                       best["blamelex scan one-line.txt"] - imports <= 0.3),
+        "blamelex scan one-line.txt": (
+            "within 0.3 s of both baselines",
+            best["blamelex scan one-line.txt"] - min(imports, fair) <= 0.3),
         "blamelex --version": ("under 0.3 s", best["blamelex --version"] < 0.3),
         "blamelex --help": ("under 0.3 s", best["blamelex --help"] < 0.3),
     }
     if args.markdown:
         print(f"Measured {time.strftime('%Y-%m-%d %H:%M')} on {machine}; best and median of "
               f"{args.rounds} alternating rounds; {cache_note}.\n")
-        print("| command | best | median | best − imports | target |")
-        print("|---|---:|---:|---:|---|")
+        print("| command | best | median | best − imports | best − imports (same exit) "
+              "| target |")
+        print("|---|---:|---:|---:|---:|---|")
         for name, t in times.items():
             target = targets.get(name)
             verdict = f"{target[0]}: {'met' if target[1] else 'NOT met'}" if target else ""
             print(f"| `{name}` | {best[name]:.3f} s | {statistics.median(t):.3f} s | "
-                  f"{best[name] - imports:+.3f} s | {verdict} |")
+                  f"{best[name] - imports:+.3f} s | {best[name] - fair:+.3f} s | {verdict} |")
     else:
         print(machine)
         for name, t in times.items():
             target = targets.get(name)
             verdict = f"  [{target[0]}: {'met' if target[1] else 'NOT met'}]" if target else ""
             print(f"{name:50s} best {best[name]:.3f} s  median {statistics.median(t):.3f} s  "
-                  f"vs imports {best[name] - imports:+.3f} s{verdict}")
+                  f"vs imports {best[name] - imports:+.3f} s, same exit "
+                  f"{best[name] - fair:+.3f} s{verdict}")
 
 
 if __name__ == "__main__":
