@@ -1,4 +1,5 @@
-"""Rebuild src/blamelex/data/inflections.json: every lemminflect lookup the bundled data needs.
+"""Rebuild src/blamelex/data/inflections.json (every lemminflect lookup the bundled data needs)
+and src/blamelex/data/verb_forms.json.gz (every verb form lemminflect knows, `blamelex.inflect`).
 
     python scripts/build_inflections.py
 
@@ -9,6 +10,7 @@ here, outside the package, so that `blamelex.inflect` imports nothing of blamele
 
 from __future__ import annotations
 
+import gzip
 import json
 import re
 from collections.abc import Iterable
@@ -21,6 +23,7 @@ from blamelex.inflect import (
     VERB_TAGS,
     lemminflect_forms,
     lemminflect_inflection,
+    lemminflect_verb_forms,
     lemminflect_verb_tags,
 )
 from blamelex.lexicon import load_lexicon
@@ -28,6 +31,7 @@ from blamelex.lexicon.patterns import compile_pattern
 from blamelex.tokenregex import TokenRegex
 
 OUT = Path(__file__).resolve().parents[1] / "src" / "blamelex" / "data" / "inflections.json"
+VERBS = OUT.with_name("verb_forms.json.gz")
 
 _LEMMA_GROUP = re.compile(r"<([^<>]+)>")
 """A ``<lemma>`` or ``<a|b>`` pattern element (``<`` and ``>`` mean nothing else in a pattern)."""
@@ -100,6 +104,10 @@ def main() -> None:
     table = bundled_table()
     OUT.write_text(json.dumps(table, indent=1, sort_keys=True) + "\n", encoding="utf-8")
     print(f"wrote {OUT}: " + ", ".join(f"{len(v)} {k}" for k, v in table.items()))
+    verbs = lemminflect_verb_forms()
+    data = json.dumps(verbs, sort_keys=True, separators=(",", ":")).encode("utf-8")
+    VERBS.write_bytes(gzip.compress(data, mtime=0))
+    print(f"wrote {VERBS}: {len(verbs)} verb forms")
 
 
 if __name__ == "__main__":

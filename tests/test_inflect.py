@@ -35,6 +35,38 @@ def test_shipped_table_equals_a_fresh_build(build: ModuleType) -> None:
     assert shipped == build.bundled_table()
 
 
+def test_shipped_verb_forms_equal_a_fresh_build() -> None:
+    import gzip
+
+    shipped = json.loads(gzip.decompress(
+        (resources.files("blamelex") / "data" / "verb_forms.json.gz").read_bytes()))
+    # if this fails, run: python scripts/build_inflections.py
+    assert shipped == inflect.lemminflect_verb_forms()
+
+
+def test_verb_tags_outside_the_small_table_agree_with_lemminflect_without_loading_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # words around a span in a note: verb forms, non-verbs, odd tokens; none in the small table
+    words = ["strolled", "photocopying", "recanted", "window", "quickly", "2300hrs", "yp",
+             "misper", "ain't", "overdosed", "babysat", "whatsapping"]
+    table = inflect._table()["verb_tags"]
+    words = [w for w in words if w not in table]
+    expected = {w: inflect.lemminflect_verb_tags(w) for w in words}
+    inflect.verb_tags.cache_clear()
+
+    def forbidden(word: str) -> tuple[str, frozenset[str]]:
+        raise AssertionError(f"lemminflect asked about {word!r}")
+
+    monkeypatch.setattr(inflect, "lemminflect_verb_tags", forbidden)
+    try:
+        assert {w: inflect.verb_tags(w) for w in words} == expected
+        assert any(tags for _, tags in expected.values())  # some are verb forms
+        assert any(not tags for _, tags in expected.values())  # some are not
+    finally:
+        inflect.verb_tags.cache_clear()
+
+
 def test_the_build_finds_every_lemma_pattern_compilation_asks_for(
     build: ModuleType, monkeypatch: pytest.MonkeyPatch
 ) -> None:
