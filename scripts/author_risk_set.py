@@ -111,7 +111,7 @@ def scenario_items(batch: str, sc: dict) -> list[dict]:  # type: ignore[type-arg
     under, match = sc["under"], sc["match"]
     reasons = sc["reasons"]
     assert _rank(under) < _rank(sc["points"]) <= _rank(match), sid
-    base_ok = _rank(under) >= _rank(sc.get("base_points", "low"))
+    base_ok = _rank(under) >= _rank(sc.get("base_points", "nar"))
     add("a", _render(tpl, IND=ind, GS=_grade_sentence(form, under, None)), ["RG101", "RG103"],
         "indicator, understated, no reasons")
     add("b", _render(tpl, IND=ind, GS=_grade_sentence(form, under, reasons["neutral"])),

@@ -663,6 +663,8 @@ def skip_reason(text: str, finding: Finding) -> str | None:
     """
     if not finding.suggestions:
         return "no_suggestion"
+    if finding.origin == "risk":
+        return "decision"  # a risk grade is the grader's decision: its suggestions are prompts
     if finding.origin != "lexicon":
         return "model"
     voice = getattr(finding, "voice", None)
