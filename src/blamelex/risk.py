@@ -345,8 +345,8 @@ _GRADE_PATTERNS = (
     re.compile(r"\b(?i:risk|RA|grade|graded)\s*[:\-–]?\s*(?P<g>[HML])\b"),
 )
 _ABSENT = re.compile(r"\b(?P<g>absent)\b(?! from)(?!ee)", re.IGNORECASE)
-_ABSENT_STATUS = re.compile(r"\b(?:recorded|classed|classified|categori[sz]ed|graded|logged|treated|"
-                            r"treating|status|is|as|she is|he is|say she is|say he is|now)\W+"
+_ABSENT_STATUS = re.compile(r"\b(?:recorded|classed|classified|categori[sz]ed|graded|logged|"
+                            r"treated|treating|status|is|as|she is|he is|say she is|say he is|now)\W+"
                             r"(?:as\W+)?$", re.IGNORECASE)
 _ABSENT_OTHER = re.compile(r"\b(?:mum|dad|mother|father|parents?|carers?|teacher|staff|sw|worker|"
                            r"chair|officer)\s+$", re.IGNORECASE)
@@ -362,7 +362,8 @@ _RISK_OF_OK = re.compile(r"^(?:serious |significant )?(?:harm|CSE|CCE|exploitati
 _META = re.compile(
     r"\b(?:should|must|guidance|policy|procedures?|APP|training|slide|reminder|practice note|"
     r"definitions?|defined|means|continuum|categories|any child|a child|children(?!'?s? home)|"
-    r"young people|all reports|missing persons are|officers should|where there is)\b",
+    r"young people|all reports|missing persons are|officers should|where there is|a person|"
+    r"forces|always (?:high|medium|low)|indicators? of)\b",
     re.IGNORECASE)
 _MISSING_CONTEXT = re.compile(
     r"\b(?:missing|MFH|MISPER|whereabouts|not (?:returned|back|home|come home|arrive\w*)|"
