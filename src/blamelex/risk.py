@@ -346,7 +346,8 @@ _GRADE_PATTERNS = (
 )
 _ABSENT = re.compile(r"\b(?P<g>absent)\b(?! from)(?!ee)", re.IGNORECASE)
 _ABSENT_STATUS = re.compile(r"\b(?:recorded|classed|classified|categori[sz]ed|graded|logged|"
-                            r"treated|treating|status|is|as|she is|he is|say she is|say he is|now)\W+"
+                            r"treated|treating|status|is|as|she is|he is|say she is|say he is|"
+                            r"now)\W+"
                             r"(?:as\W+)?$", re.IGNORECASE)
 _ABSENT_OTHER = re.compile(r"\b(?:mum|dad|mother|father|parents?|carers?|teacher|staff|sw|worker|"
                            r"chair|officer)\s+$", re.IGNORECASE)
