@@ -129,6 +129,11 @@ def _add_detector_options(p: argparse.ArgumentParser) -> None:
     g.add_argument("--context-rules", action="append", metavar="FILE", default=[],
                    help="add an organisation's own context-rule file (YAML, the format of "
                         "data/context_rules.yaml; docs/context.md); repeatable")
+    g.add_argument("--no-risk", action="store_true",
+                   help="turn off the risk-grading check (RG101-RG104; docs/risk.md)")
+    g.add_argument("--risk-rules", action="append", metavar="FILE", default=[],
+                   help="add an organisation's own risk indicators/rules (YAML, the format of "
+                        "data/risk/indicators.yaml and rules.yaml; docs/risk.md); repeatable")
     m = p.add_argument_group("model")
     m.add_argument("--no-model", action="store_true",
                    help="lexicon and context rules only (no transformer; fastest)")
@@ -233,7 +238,8 @@ def build_parser() -> argparse.ArgumentParser:
                                "  blamelex eval test --proposals 0.5   # the model's own spans on\n"
                                "  blamelex eval --real ../shared/realtext/dev.jsonl  # real text:"
                                " passage\n    recall/precision/F1, neutral and meta flag rates, "
-                               "phrase recall, per voice",
+                               "phrase recall, per voice\n"
+                               "  blamelex eval --risk test   # risk grading: P/R/F1 per RG type",
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     ev.add_argument("split", nargs="?", default="dev", metavar="SPLIT|FILE",
                     help="train, dev, test, challenge, or a corpus-format .jsonl file "
@@ -250,6 +256,12 @@ def build_parser() -> argparse.ArgumentParser:
     ev.add_argument("--real", metavar="FILE",
                     help="a real-text set (JSON lines with id, text, kind blaming/neutral/meta, "
                          "spans with voice): print the real-text table instead")
+    ev.add_argument("--risk", metavar="SPLIT|FILE",
+                    help="the risk-grading set (train, dev, test, all of data/risk/splits.yaml, or "
+                         "a .jsonl file of its format): P/R/F1 per RG finding type and the "
+                         "plain-note flag rate, lexicon-only")
+    ev.add_argument("--corpus-plain", action="store_true",
+                    help="with --risk: also count the annotated corpus notes the check flags")
     ev.add_argument("--screener", action="store_true",
                     help="use the sentence screener (off by default)")
     ev.add_argument("--format", choices=["table", "json"], default="table")
@@ -308,6 +320,8 @@ def cmd_eval(args: argparse.Namespace) -> int:
 
     if args.real:
         return _eval_real(args)
+    if args.risk:
+        return _eval_risk(args)
     items = read_split(args.split, args.data)
     texts = [i["text"] for i in items]
     if args.system == "model":
@@ -324,6 +338,39 @@ def cmd_eval(args: argparse.Namespace) -> int:
     return EXIT_CLEAN
 
 
+def _eval_risk(args: argparse.Namespace) -> int:
+    """eval --risk: P/R/F1 per RG finding type and the plain-note flag rate on the risk set;
+    with --data-plain, also the share of the annotated corpus's notes the check flags."""
+    import json as _json
+
+    from blamelex.detector import load
+    from blamelex.evaluate import evaluate_risk, format_risk_table, predict_risk, read_risk_set
+
+    try:
+        items = read_risk_set(args.risk)
+    except (OSError, ValueError) as exc:
+        raise CliError(f"--risk: {exc}") from None
+    detector = load(model=None, threshold=args.threshold)
+    result = evaluate_risk(items, predict_risk(detector, [i["text"] for i in items]))
+    result["set"] = args.risk
+    if args.corpus_plain:
+        from blamelex.corpus import read_split
+
+        corpus = [it for split in ("train", "dev", "test")
+                  for it in read_split(split, args.data)]
+        flags = predict_risk(detector, [it["text"] for it in corpus])
+        result["corpus_items"] = len(corpus)
+        result["corpus_flagged"] = sum(1 for f in flags if f)
+    if args.format == "json":
+        sys.stdout.write(_json.dumps(result, indent=2) + "\n")
+    else:
+        sys.stdout.write(format_risk_table(result, f"risk grading on {args.risk}") + "\n")
+        if "corpus_items" in result:
+            sys.stdout.write(f"annotated corpus notes flagged: {result['corpus_flagged']} of "
+                             f"{result['corpus_items']}\n")
+    return EXIT_CLEAN
+
+
 def _eval_detector(args: argparse.Namespace):  # type: ignore[no-untyped-def]
     from blamelex.detector import load
 
@@ -333,6 +380,7 @@ def _eval_detector(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         screener=args.screener,
         context="no-context" not in args.system,
         proposal_min_prob=args.proposals,
+        risk=False,  # the corpus is annotated for the VB categories only (eval --risk: RG)
     )
 
 
@@ -423,6 +471,8 @@ def _load_detector(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         threshold=args.threshold,
         model=None if args.no_model else args.model,
         screener=args.screener,
+        risk=not args.no_risk,
+        extra_risk_rules=args.risk_rules,
     )
 
 
@@ -730,6 +780,8 @@ def cmd_explain(args: argparse.Namespace) -> int:
     from blamelex.lexicon.categories import entry_for_code
     from blamelex.rephrase import plain
 
+    if args.code.upper().startswith("RG"):
+        return _explain_risk(args.code)
     lexicon = load_lexicon(extra=args.lexicon)
     entry = entry_for_code(lexicon, args.code)
     if entry is None:
@@ -755,6 +807,32 @@ def cmd_explain(args: argparse.Namespace) -> int:
         out.write(f"  ok {s}\n")
     out.write("\nSources:\n")
     for src in entry.sources:
+        out.write(f"  - {src.title}\n    {src.url}\n")
+    sys.stdout.write(out.getvalue())
+    return EXIT_CLEAN
+
+
+def _explain_risk(code: str) -> int:
+    """explain RG101 ...: a risk-grading finding, its rules and sources."""
+    from blamelex.risk import GRADES, bundled_risk_data
+
+    data = bundled_risk_data()
+    info = data.codes.get(code.upper())
+    if info is None:
+        _err(f"unknown code {code!r}; the risk-grading check reports {', '.join(data.codes)}")
+        return EXIT_ERROR
+    out = io.StringIO()
+    out.write(f"{info.code}  {info.term}\ncategory: risk_grading    severity: {info.severity}\n\n")
+    out.write(f"Why: {info.explanation}\n\n")
+    out.write("The suggestions keep the decision with the grader: they list the indicators in the "
+              "note and the grade\nthe rules point to, and ask for the reasons for the grade to "
+              "be recorded. They are never\napplied by 'blamelex rewrite'.\n")
+    if info.code == "RG101":
+        out.write("\nRules (data/risk/rules.yaml; docs/risk.md):\n")
+        for rule in data.rules:
+            out.write(f"  - {rule.id}: at least {GRADES[rule.points_to]}\n")
+    out.write("\nSources:\n")
+    for src in info.sources:
         out.write(f"  - {src.title}\n    {src.url}\n")
     sys.stdout.write(out.getvalue())
     return EXIT_CLEAN

@@ -1,4 +1,5 @@
-"""The spaCy component ``blamelex``: candidates -> context -> scoring -> findings on the Doc.
+"""The spaCy component ``blamelex``: candidates -> context -> scoring -> risk grading -> findings
+on the Doc.
 
 Registered through the ``spacy_factories`` entry point, so ``nlp.add_pipe("blamelex")`` works
 without importing blamelex first. Findings go to ``doc.spans["blamelex"]`` (label = code) and
@@ -99,6 +100,8 @@ class BlamelexComponent:
         context: bool = True,
         model_threads: int | None = None,
         proposal_min_prob: float | None = None,
+        risk: bool = True,
+        extra_risk_rules: Sequence[str] = (),
     ) -> None:
         if min_severity is not None and min_severity not in SEVERITIES:
             raise ValueError(f"min_severity must be one of {SEVERITIES}, got {min_severity!r}")
@@ -118,6 +121,8 @@ class BlamelexComponent:
         self.use_context = bool(context)
         self.model_threads = model_threads
         self.proposal_min_prob = proposal_min_prob
+        self.use_risk = bool(risk)
+        self.extra_risk_rules = [str(p) for p in extra_risk_rules]
         self._build(nlp.vocab, lexicon if lexicon is not None
                     else load_lexicon(extra=self.extra_lexicons), Tokenize(nlp.tokenizer))
 
@@ -125,17 +130,22 @@ class BlamelexComponent:
         """The pipeline over the whole lexicon ``full``, with this component's settings."""
         selection = Selection.of(self.select, self.ignore, self.min_severity)
         if selection:
+            from blamelex.risk import CATEGORY, CODES
+
             model_entries = category_entries().values()
-            selection.check(codes=[e.code for e in (*full, *model_entries)],
+            selection.check(codes=[e.code for e in (*full, *model_entries)] + list(CODES),
                             categories=list(dict.fromkeys(
-                                [*(e.category for e in model_entries), *full.categories()])))
+                                [*(e.category for e in model_entries), *full.categories(),
+                                 CATEGORY])))
         self.lexicon = full.filtered(self.select, self.ignore, self.min_severity)
         """The entries whose findings are reported."""
         self.model = self._load_model()
         self.pipeline = Pipeline.build(vocab, full, tokenize=tokenize, selection=selection,
                                        threshold=self.threshold, model=self.model,
                                        context=self.use_context,
-                                       extra_context_rules=self.extra_context_rules)
+                                       extra_context_rules=self.extra_context_rules,
+                                       risk=self.use_risk,
+                                       extra_risk_rules=self.extra_risk_rules)
         self.matcher = self.pipeline.matcher
         self.context = self.pipeline.context
         self.scorer = self.pipeline.scorer
@@ -191,9 +201,26 @@ class BlamelexComponent:
     def _process(self, docs: Sequence[Doc]) -> None:
         """Annotate ``docs``: the pipeline's scored candidates become findings on each doc."""
         work = self.pipeline.prepare(docs)
-        for doc, scored, text in zip(docs, self.pipeline.finish(work), work.tokens,
-                                     strict=True):
-            self._store(doc, self._findings(scored, text))
+        scored_docs = self.pipeline.finish(work)
+        for doc, scored, text, risk in zip(docs, scored_docs, work.tokens, work.risk,
+                                           strict=True):
+            found = self._findings(scored, text)
+            if risk:
+                found = self._with_risk(doc, found, risk)
+            self._store(doc, found)
+
+    @staticmethod
+    def _with_risk(doc: Doc, found: _Found, risk: list[Finding]) -> _Found:
+        """The risk-grading findings added to one doc's, all in order of position."""
+        kept, dropped, findings = found
+        for f in risk:
+            span = doc.char_span(f.start, f.end, label=f.code, alignment_mode="expand")
+            if span is not None:
+                kept.append((span, f.to_dict()))
+                findings.append(f)
+        kept.sort(key=lambda pair: (pair[1]["start"], pair[1]["end"]))
+        findings.sort(key=lambda f: (f.start, f.end))
+        return kept, dropped, findings
 
     def _findings(self, scored: list[Scored], text: TokenText) -> _Found:
         """The findings kept and dropped (built only if `keep_suppressed`) of one doc."""
@@ -281,6 +308,11 @@ class BlamelexComponent:
             name = f"context_{i}_{Path(src).name}"
             shutil.copyfile(src, folder / name)
             rule_copies.append(name)
+        risk_copies = []
+        for i, src in enumerate(self.extra_risk_rules):
+            name = f"risk_{i}_{Path(src).name}"
+            shutil.copyfile(src, folder / name)
+            risk_copies.append(name)
         settings = {
             "extra_lexicons": copies,
             "extra_context_rules": rule_copies,
@@ -293,6 +325,8 @@ class BlamelexComponent:
             "screener": self.screener,
             "context": self.use_context,
             "proposal_min_prob": self.proposal_min_prob,
+            "risk": self.use_risk,
+            "extra_risk_rules": risk_copies,
         }
         (folder / "settings.json").write_text(json.dumps(settings, indent=2), encoding="utf-8")
 
@@ -313,6 +347,9 @@ class BlamelexComponent:
         self.screener = bool(settings.get("screener", False))
         self.use_context = bool(settings.get("context", True))
         self.proposal_min_prob = settings.get("proposal_min_prob")
+        self.use_risk = bool(settings.get("risk", True))
+        self.extra_risk_rules = [str(folder / name)
+                                 for name in settings.get("extra_risk_rules", [])]
         self._build(self.matcher.vocab, load_lexicon(extra=extra), None)
         return self
 
@@ -332,6 +369,8 @@ class BlamelexComponent:
         "context": True,
         "model_threads": None,
         "proposal_min_prob": None,
+        "risk": True,
+        "extra_risk_rules": [],
     },
 )
 def make_blamelex(
@@ -349,6 +388,8 @@ def make_blamelex(
     context: bool,
     model_threads: int | None,
     proposal_min_prob: float | None,
+    risk: bool,
+    extra_risk_rules: list[str],
 ) -> BlamelexComponent:
     """spaCy factory for the blamelex component."""
     return BlamelexComponent(
@@ -366,6 +407,8 @@ def make_blamelex(
         context=context,
         model_threads=model_threads,
         proposal_min_prob=proposal_min_prob,
+        risk=risk,
+        extra_risk_rules=extra_risk_rules,
     )
 
 

@@ -79,6 +79,8 @@ def load(
     context: bool = True,
     model_threads: int | None = None,
     proposal_min_prob: float | None = None,
+    risk: bool = True,
+    extra_risk_rules: Sequence[str | Path] = (),
 ) -> Detector:
     """Load a detector.
 
@@ -105,6 +107,10 @@ def load(
             model's proposals are off because on real text they flag more neutral passages than
             blaming ones at every threshold, docs/ARCHITECTURE.md). Proposals must be whole
             words with a content word; context rules and ``select``/``ignore`` apply to them.
+        risk: run the risk-grading check (findings RG101-RG104, category ``risk_grading``;
+            docs/risk.md) on notes that state a missing child's risk grade or status.
+        extra_risk_rules: an organisation's own risk indicator / rule files (the format of
+            ``data/risk/indicators.yaml`` and ``rules.yaml``).
     """
     return Detector(
         build_nlp(
@@ -120,6 +126,8 @@ def load(
             context=context,
             model_threads=model_threads,
             proposal_min_prob=proposal_min_prob,
+            risk=risk,
+            extra_risk_rules=extra_risk_rules,
         )
     )
 

@@ -214,3 +214,75 @@ def format_real_table(rows: Sequence[tuple[str, dict[str, float]]], first: str =
         f"| {m['neutral_flagged']:.1%} | {m['phrase_recall']:.3f} | {m['meta_flagged']:.1%} |\n"
         for name, m in rows)
     return head + body
+
+
+RISK_TYPES = ("RG101", "RG102", "RG103", "RG104")
+
+
+def read_risk_set(name: str, root: str | None = None) -> list[dict[str, Any]]:
+    """The items of the risk-grading evaluation set: ``name`` is a split of
+    ``data/risk/splits.yaml`` (train, dev, test, all) or a JSON Lines file of the same format
+    (``data/risk/README.md``)."""
+    import json
+    from pathlib import Path
+
+    import yaml
+
+    path = Path(name)
+    if path.suffix == ".jsonl":
+        files = [path]
+    else:
+        base = Path(root) if root else Path(__file__).resolve().parents[2] / "data" / "risk"
+        splits = yaml.safe_load((base / "splits.yaml").read_text(encoding="utf-8"))["splits"]
+        if name != "all" and name not in splits:
+            raise ValueError(f"unknown risk split {name!r} (known: {', '.join(splits)}, all)")
+        batches = [b for v in splits.values() for b in v] if name == "all" else splits[name]
+        files = [base / "batches" / f"{b}.jsonl" for b in batches]
+    items = []
+    for file in files:
+        with open(file, encoding="utf-8") as fh:
+            items += [json.loads(line) for line in fh if line.strip()]
+    return items
+
+
+def evaluate_risk(
+    items: Sequence[dict[str, Any]], predictions: Sequence[Sequence[Span]]
+) -> dict[str, Any]:
+    """Precision, recall and F1 per finding type (a predicted finding is right when a gold one
+    of the same type overlaps it), and the share of plain notes (no gold finding) with any RG
+    finding. ``predictions`` are (start, end, code) per item."""
+    per: dict[str, PRF] = {t: PRF() for t in RISK_TYPES}
+    plain = flagged = 0
+    for item, pred in zip(items, predictions, strict=True):
+        gold = [(g["start"], g["end"], g["type"]) for g in item["findings"]]
+        pred = [p for p in pred if p[2] in per]
+        if not gold:
+            plain += 1
+            flagged += bool(pred)
+        for t, prf in per.items():
+            gk = [g for g in gold if g[2] == t]
+            pk = [p for p in pred if p[2] == t]
+            prf.tp += sum(1 for p in pk if any(_overlaps(p, g) for g in gk))
+            prf.fp += sum(1 for p in pk if not any(_overlaps(p, g) for g in gk))
+            prf.fn += sum(1 for g in gk if not any(_overlaps(p, g) for p in pk))
+    return {"items": len(items), "plain_notes": plain, "plain_flagged": flagged,
+            "plain_flag_rate": round(flagged / plain, 4) if plain else 0.0,
+            "types": {t: prf.as_dict() for t, prf in per.items()}}
+
+
+def predict_risk(detector: Any, texts: Iterable[str]) -> list[list[Span]]:
+    """The RG findings of each text as (start, end, code)."""
+    return [[(f.start, f.end, f.code) for f in found if f.category == "risk_grading"]
+            for found in detector.scan_many(texts)]
+
+
+def format_risk_table(result: dict[str, Any], title: str = "") -> str:
+    """A plain-text table of `evaluate_risk`."""
+    lines = [title] if title else []
+    lines.append(f"notes {result['items']}   plain notes flagged {result['plain_flagged']} of "
+                 f"{result['plain_notes']} ({result['plain_flag_rate']:.1%})")
+    lines.append(f"{'type':6s} {'P':>6s} {'R':>6s} {'F1':>6s} {'tp':>4s} {'fp':>4s} {'fn':>4s}")
+    for t, m in result["types"].items():
+        lines.append(f"{t:6s} {m['precision']:6.3f} {m['recall']:6.3f} {m['f1']:6.3f} "
+                     f"{m['tp']:4d} {m['fp']:4d} {m['fn']:4d}")
+    return "\n".join(lines)

@@ -142,6 +142,23 @@ class Suggestion:
 
 
 @dataclass(frozen=True)
+class Related:
+    """Something in the same text that a finding rests on: an ``indicator`` the risk-grading
+    check read (``code`` is the indicator's id, ``note`` its label), or another ``finding``
+    (``code`` is its code, ``note`` its term), with its offsets."""
+
+    kind: str
+    code: str
+    start: int
+    end: int
+    text: str
+    note: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.code}@{self.start}-{self.end}"
+
+
+@dataclass(frozen=True)
 class Finding:
     """One piece of victim-blaming language found in a text.
 
@@ -166,6 +183,9 @@ class Finding:
     trace: tuple[TraceStep, ...] = field(default_factory=tuple)
     """How the score was reached, stage by stage (lexicon prior, each context modifier, model
     probability, calibrated score, the keep/drop decision)."""
+    related: tuple[Related, ...] = ()
+    """What the finding rests on elsewhere in the text (the risk-grading check's indicators, and
+    the VB finding a blaming reason for a grade rests on); empty for lexicon and model findings."""
 
     @property
     def suppressed(self) -> bool:
@@ -191,6 +211,8 @@ class Finding:
             "origin": self.origin, "term": self.term,
             "trace": tuple({"stage": t.stage, "what": t.what, "value": t.value, "note": t.note}
                            for t in self.trace),
+            "related": tuple({"kind": r.kind, "code": r.code, "start": r.start, "end": r.end,
+                              "text": r.text, "note": r.note} for r in self.related),
         }
 
     @classmethod
@@ -211,6 +233,7 @@ class Finding:
             origin=str(data.get("origin", "lexicon")),
             term=str(data.get("term", "")),
             trace=tuple(TraceStep(**t) for t in data.get("trace", ())),
+            related=tuple(Related(**r) for r in data.get("related", ())),
         )
 
 
@@ -224,6 +247,7 @@ FLAT_FIELDS: tuple[tuple[str, str], ...] = (
     ("score", "float64"),
     ("origin", "string"),
     ("suggestion", "string"),
+    ("related", "string"),
 )
 """Name and type of each field of a finding's flat form (`flat`), in column order: the one row
 shape of every table output (CSV, `datasets`, Spark)."""
@@ -233,13 +257,15 @@ def flat(finding: Finding) -> dict[str, Any]:
     """A finding as one flat row (the fields of `FLAT_FIELDS`), first suggestion only.
 
     Tables keep one suggestion because that is what a reviewer acts on; the full `Finding`
-    (explanation, sources, modifiers, trace) is one scan away for any flagged row.
+    (explanation, sources, modifiers, trace) is one scan away for any flagged row. ``related``
+    is what the finding rests on, ``CODE@start-end`` joined by ``;`` (None when nothing).
     """
     return {
         "start": finding.start, "end": finding.end, "text": finding.text, "code": finding.code,
         "category": finding.category, "severity": finding.severity,
         "score": float(finding.score), "origin": finding.origin,
         "suggestion": finding.suggestions[0].text if finding.suggestions else None,
+        "related": ";".join(map(str, finding.related)) or None,
     }
 
 
@@ -252,6 +278,8 @@ def shift(findings: list[Finding], offset: int) -> list[Finding]:
     return [
         replace(f, start=f.start + offset, end=f.end + offset,
                 suggestions=tuple(replace(s, start=s.start + offset, end=s.end + offset)
-                                  for s in f.suggestions))
+                                  for s in f.suggestions),
+                related=tuple(replace(r, start=r.start + offset, end=r.end + offset)
+                              for r in f.related))
         for f in findings
     ]

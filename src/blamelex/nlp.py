@@ -108,6 +108,8 @@ def build_nlp(
     context: bool = True,
     model_threads: int | None = None,
     proposal_min_prob: float | None = None,
+    risk: bool = True,
+    extra_risk_rules: Sequence[str | Path] = (),
 ) -> Language:
     """A blank English pipeline with the blamelex component added."""
     nlp = spacy.blank("en")
@@ -130,6 +132,8 @@ def build_nlp(
             "context": context,
             "model_threads": model_threads,
             "proposal_min_prob": proposal_min_prob,
+            "risk": risk,
+            "extra_risk_rules": [str(p) for p in extra_risk_rules],
         },
     )
     return nlp

@@ -2,6 +2,7 @@
 and through it `blamelex.load()`, the CLI and the service; calibration and evaluation too):
 
     Doc -> lexicon candidates -> model proposals -> context -> scoring -> scored candidates
+                                                                     -> risk grading (whole note)
 
 Each stage owns its output. The matcher yields candidates of the *whole* lexicon; the model
 stage attaches probabilities and proposes the spans the lexicon lacks; context rules alone
@@ -21,9 +22,10 @@ from spacy.tokens import Doc
 from spacy.vocab import Vocab
 
 from blamelex.context import ContextRules
-from blamelex.findings import Selection
+from blamelex.findings import Finding, Selection
 from blamelex.lexicon import Lexicon
 from blamelex.matching import Candidate, LexiconMatcher
+from blamelex.risk import RiskCheck
 from blamelex.scoring import Scored, Scorer
 from blamelex.sentences import sentence_bounds
 from blamelex.tokenregex import TokenText
@@ -47,6 +49,8 @@ class Batch:
     jobs: list[tuple[int, int, int]] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
     """The sentences for the model."""
+    risk: list[list[Finding]] = field(default_factory=list)
+    """Each doc's risk-grading findings the selection admits (after `Pipeline.finish`)."""
 
 
 class Pipeline:
@@ -59,12 +63,14 @@ class Pipeline:
         scorer: Scorer,
         model: ModelScorer | None = None,
         selection: Selection = EVERYTHING,
+        risk: RiskCheck | None = None,
     ) -> None:
         self.matcher = matcher
         self.context = context
         self.scorer = scorer
         self.model = model
         self.selection = selection
+        self.risk = risk
 
     @classmethod
     def build(
@@ -78,9 +84,11 @@ class Pipeline:
         model: ModelScorer | None = None,
         context: bool = True,
         extra_context_rules: Sequence[str | Path] = (),
+        risk: bool = True,
+        extra_risk_rules: Sequence[str | Path] = (),
     ) -> Pipeline:
         """The stages for ``lexicon`` (the whole lexicon: ``selection`` filters findings);
-        ``extra_context_rules`` are an organisation's own context-rule files."""
+        ``extra_context_rules`` and ``extra_risk_rules`` are an organisation's own files."""
         matcher = LexiconMatcher(vocab, lexicon, tokenize)
         rules = ContextRules(vocab, lexicon.sets, extra_rules=extra_context_rules) \
             if context else None
@@ -88,7 +96,8 @@ class Pipeline:
         if model is not None:
             scorer.calibrator = model.calibrator
             scorer.model_name = model.name
-        return cls(matcher, rules, scorer, model, selection)
+        check = RiskCheck(extra_risk_rules) if risk else None
+        return cls(matcher, rules, scorer, model, selection, check)
 
     def wanted(self, cand: Candidate) -> bool:
         """True if the user's selection admits the candidate's code."""
@@ -131,12 +140,43 @@ class Pipeline:
         return [[self.scorer.score(c) for c in cands if not select or self.wanted(c)]
                 for cands in work.candidates]
 
+    def grade_risk(self, work: Batch, scored: list[list[Scored]]) -> None:
+        """The risk-grading stage: each whole note read with its kept findings (of the whole
+        lexicon, whatever the selection: a blaming reason is linked to its VB finding); the RG
+        findings the selection admits go to ``work.risk``."""
+        if self.risk is None:
+            work.risk = [[] for _ in work.docs]
+            return
+        sel = self.selection
+        work.risk = [
+            [f for f in self.risk.assess(doc.text, [_Kept(s) for s in found if s.keep])
+             if not sel or sel.admits(f.code, f.category, f.severity)]
+            for doc, found in zip(work.docs, scored, strict=True)]
+
     def finish(self, work: Batch) -> list[list[Scored]]:
-        """Model, context and scoring on a prepared batch."""
+        """Model, context, scoring and risk grading on a prepared batch (the RG findings are in
+        ``work.risk``)."""
         self.propose(work)
         self.contextualise(work)
-        return self.score(work)
+        if self.risk is None or not self.selection:
+            scored = self.score(work)
+            self.grade_risk(work, scored)
+            return scored
+        everything = [[self.scorer.score(c) for c in cands] for cands in work.candidates]
+        self.grade_risk(work, everything)
+        return [[s for s in found if self.wanted(s.candidate)] for found in everything]
 
     def run(self, docs: Sequence[Doc]) -> list[list[Scored]]:
         """Every stage on ``docs``: each doc's scored candidates, kept and dropped."""
         return self.finish(self.prepare(docs))
+
+
+class _Kept:
+    """A kept scored candidate as the risk stage reads it (code, category, term, offsets)."""
+
+    __slots__ = ("category", "code", "end", "start", "term", "text")
+
+    def __init__(self, scored: Scored) -> None:
+        cand = scored.candidate
+        self.code, self.category, self.term = cand.entry.code, cand.entry.category, cand.entry.term
+        self.start, self.end, self.text = cand.span.start_char, cand.span.end_char, cand.span.text

@@ -562,6 +562,8 @@ SKIP_REASONS = {
     "not_whole_words": "the span starts or ends inside a word",
     "no_suggestion": "no suggested wording",
     "overlap": "overlaps wording already rewritten",
+    "decision": "a risk grade is the grader's decision: the suggestion says what the indicators "
+                "point to and asks for the reasons, it is not wording to put in place",
     "runs_on": "the phrase runs on past the match ('at risk of ...'), so the suggestion would "
                "leave its end behind",
 }
@@ -663,6 +665,8 @@ def skip_reason(text: str, finding: Finding) -> str | None:
     """
     if not finding.suggestions:
         return "no_suggestion"
+    if finding.origin == "risk":
+        return "decision"  # a risk grade is the grader's decision: its suggestions are prompts
     if finding.origin != "lexicon":
         return "model"
     voice = getattr(finding, "voice", None)

@@ -92,8 +92,17 @@ class SarifFormatter(Formatter):
         if result.extra:
             out["properties"]["record"] = {k: "" if v is None else str(v)
                                            for k, v in result.extra.items()}
-        if doc.record_id is not None or uri == "stdin":
-            return out  # no file whose text the offsets index: no fixes
+        if f.related:
+            # what the finding rests on (the indicators read, a linked VB finding); for a record
+            # of an export, like the finding itself, no region (see the module's docstring)
+            out["relatedLocations"] = [
+                {"id": k, "message": {"text": f"{r.kind} {r.code}: {r.text}"},
+                 **self._location(result, self._region(result, r.start, r.end))}
+                for k, r in enumerate(f.related)]
+        if doc.record_id is not None or uri == "stdin" or f.origin == "risk":
+            # no file whose text the offsets index, or a risk grade (a person's decision, never
+            # an automatic edit): no fixes
+            return out
         fixes = []
         for s in f.suggestions:
             fixes.append({

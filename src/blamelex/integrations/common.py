@@ -27,6 +27,7 @@ class FindingRecord(TypedDict):
     score: float
     origin: str
     suggestion: str | None
+    related: str | None
 
 
 def finding_record(finding: Finding) -> FindingRecord:

@@ -23,7 +23,7 @@ except ImportError as exc:  # pragma: no cover - depends on the install
 
 FINDINGS_COLUMN = "blamelex_findings"
 """List of finding records (start, end, text, code, category, severity, score, origin,
-suggestion) for each row."""
+suggestion, related) for each row."""
 COUNT_COLUMN = "blamelex_count"
 """Number of findings in each row."""
 CODES_COLUMN = "blamelex_codes"

@@ -44,13 +44,15 @@ _SPARK_TYPES: dict[str, DataType] = {
 
 FINDING_STRUCT = StructType(
     [
-        # Only "suggestion" may be null: a lexicon entry may offer no suggestion.
-        StructField(name, _SPARK_TYPES[dtype], nullable=(name == "suggestion"))
+        # Only "suggestion" and "related" may be null: a lexicon entry may offer no suggestion,
+        # and only risk-grading findings rest on other spans.
+        StructField(name, _SPARK_TYPES[dtype], nullable=(name in ("suggestion", "related")))
         for name, dtype in FINDING_FIELDS
     ]
 )
 """Spark type of one finding: start, end, text, code, category, severity, score, origin,
-suggestion (the first suggested wording, or null)."""
+suggestion (the first suggested wording, or null), related (what a risk-grading finding rests
+on, or null)."""
 
 FINDINGS_TYPE = ArrayType(FINDING_STRUCT, containsNull=False)
 """Spark type of the output column: the findings of one note, in order of position."""

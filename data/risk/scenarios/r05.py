@@ -1,0 +1,130 @@
+"""Batch r05 (test): control-room and response-officer missing-person records.
+Written before the checker existed; never used for tuning. All names are fictional."""
+
+SCENARIOS = [
+    {
+        "id": "car",
+        "text": "CAD 4471 2215hrs. MFH Keira DUNMORE 14yo from home address. Mum reports K left "
+                "at approx 1900hrs after an argument, phone off. {IND} {GS}",
+        "ind": "Neighbour saw her get into a grey Audi with two older males at the end of the road.",
+        "points": "high", "under": "low", "match": "high", "base_points": "nar",
+        "form": {"plain": "Risk graded {G}.", "reasoned": "Risk graded {G} as {R}."},
+        "reasons": {"match": "she was seen getting into a car with two adult males",
+                    "neutral": "first episode and mum believes she is at a friends",
+                    "blame": "she always comes back by the morning"},
+    },
+    {
+        "id": "hotel",
+        "text": "MISPER Tia OKAFOR, 15. Reported by foster carer 0130hrs, not returned from town. "
+                "{IND} {GS} Enquiries ongoing with friends.",
+        "ind": "Carer found a Premier Inn booking confirmation in her room in an adult's name.",
+        "points": "medium", "under": "low", "match": "medium", "base_points": "nar",
+        "form": {"plain": "Initial RA: {G}.", "reasoned": "Initial RA: {G} - {R}."},
+        "reasons": {"match": "hotel booking in an adult's name found in her room",
+                    "neutral": "no previous missing episodes, spoke to carer on phone earlier",
+                    "blame": "she is streetwise and can look after herself"},
+    },
+    {
+        "id": "drugs",
+        "text": "Call from Ashbrook Childrens Home - Callum REID 15yrs not back for curfew 2200. "
+                "{IND} {GS}",
+        "ind": "Staff state he came back last week with £300 cash and a second phone he wouldnt explain.",
+        "points": "medium", "under": "low", "match": "medium", "base_points": "nar",
+        "form": {"plain": "Graded {G} risk by control.", "reasoned": "Graded {G} risk by control due to {R}."},
+        "reasons": {"match": "unexplained cash and phone on last return",
+                    "neutral": "staff have spoken to him and he says he is at his nans",
+                    "blame": "he is known to go missing and turns up"},
+    },
+    {
+        "id": "u13",
+        "text": "MFH Mia HOLT aged 12. Left school at 1530 and did not arrive home. {IND} {GS} "
+                "Officers attending school and park.",
+        "ind": "Her older sister says Mia has been messaging a man on Snapchat who says he is 19.",
+        "points": "high", "under": "medium", "match": "high", "base_points": "medium",
+        "form": {"plain": "Risk assessment {G}.", "reasoned": "Risk assessment {G} because {R}."},
+        "reasons": {"match": "she is 12 and in online contact with an adult male",
+                    "neutral": "she is 12, out of character, first time missing",
+                    "blame": "it is normal teenage behaviour"},
+    },
+    {
+        "id": "county",
+        "text": "15yo Jayden PRICE reported missing by mother 0800hrs, not seen since yesterday "
+                "evening. {IND} {GS}",
+        "ind": "BTP report him stopped at Crewe station yesterday with a train ticket to Rhyl, no explanation.",
+        "points": "medium", "under": "low", "match": "medium", "base_points": "nar",
+        "form": {"plain": "Sgt reviewed, risk remains {G}.", "reasoned": "Sgt reviewed, risk remains {G} given {R}."},
+        "reasons": {"match": "recent travel out of area, concerns re CCE",
+                    "neutral": "he has texted mum to say he is safe",
+                    "blame": "he chooses to go off with his mates"},
+    },
+    {
+        "id": "selfharm",
+        "text": "MISPER report 1745hrs. Amber NASH 14yrs, missing from home since school. {IND} {GS}",
+        "ind": "Mum found a note in her bedroom saying she wants to die and there are fresh cuts on her arms.",
+        "points": "high", "under": "medium", "match": "high", "base_points": "nar",
+        "form": {"plain": "Risk: {G}.", "reasoned": "Risk: {G}, {R}."},
+        "reasons": {"match": "suicidal note and recent self harm",
+                    "neutral": "mum thinks she may be at her dads",
+                    "blame": "attention seeking behaviour"},
+    },
+    {
+        "id": "repeat",
+        "text": "MFH Leah WARD 14 from placement. {IND} {GS} Carers to ring if she returns.",
+        "ind": "This is her 5th missing episode this month.",
+        "points": "medium", "under": "low", "match": "medium", "base_points": "nar",
+        "form": {"plain": "Risk level {G}.", "reasoned": "Risk level {G} as {R}."},
+        "reasons": {"match": "repeat episodes, 5 this month, trigger plan to be reviewed",
+                    "neutral": "she has phoned carers and given an address which has been checked",
+                    "blame": "she is a regular misper"},
+    },
+    {
+        "id": "sexhealth",
+        "text": "Report from school nurse via MASH: Grace ELLIOTT 15 went missing overnight Sat into Sun, "
+                "returned 1100hrs Sun. {IND} {GS}",
+        "ind": "She asked the nurse for the morning after pill on Monday and would not say who with.",
+        "points": "medium", "under": "low", "match": "medium", "base_points": "nar",
+        "form": {"plain": "Retrospective grading {G}.", "reasoned": "Retrospective grading {G} due to {R}."},
+        "reasons": {"match": "overnight episode and sexual health concern, possible CSE",
+                    "neutral": "she was staying at a friends and has now returned",
+                    "blame": "she is sexually active with her boyfriend"},
+    },
+    {
+        "id": "absent1", "kind": "absent",
+        "text": "CAD 5120 2040hrs. Ruby FENN 13yo not returned to foster placement. {IND} {GS}",
+        "ind": "Carers report she has been getting lifts from older lads in cars recently.",
+        "status": "ABSENT",
+        "absent": "Recorded as {S}, no further action tonight.",
+        "absent_known": "Recorded as {S} - whereabouts known, at her aunts, carer spoke to aunt 2030hrs.",
+        "base_grade": "low", "match_grade": "high",
+        "form": {"reasoned": "Recorded as missing, graded {G} as {R}."},
+        "reasons": {"neutral": "first time missing and she has answered her phone",
+                    "match": "lifts from older males in cars"},
+    },
+    {
+        "id": "absent2", "kind": "absent",
+        "text": "Log entry 0010hrs - Ethan MOSS 14 has not come home, mum unable to contact. {IND} {GS}",
+        "ind": "Mum has found wraps of cannabis and a knife in his school bag this week.",
+        "status": "absent",
+        "absent": "Classed as {S} for now.",
+        "absent_known": "Classed as {S}, his location is known - at his friend Ryan's house, spoke to Ryan's dad.",
+        "base_grade": "low", "match_grade": "medium",
+        "form": {"reasoned": "Missing, risk {G} as {R}."},
+        "reasons": {"neutral": "he has messaged mum to say he is safe and coming home",
+                    "match": "drugs and a knife found, concerns re CCE"},
+    },
+]
+
+STANDALONE = [
+    ("Ella 14 absent from school again today, third day this week. Attendance officer informed.",),
+    ("Strategy meeting 10/03. Mum absent from the meeting, SW to update her by phone.",),
+    ("Adult male suspect Darren COLE 34 assessed by probation as high risk of reoffending.",),
+    ("Ambulance crew took obs: BP reading low, sats 97%. Conveyed to A&E.",),
+    ("Health and safety walk round the home completed, low risk of slips on the back stairs.",),
+    ("Guidance reminder: a child should not be graded low risk when there are indicators of exploitation.",),
+    ("MFH Noah 13 returned at 2100hrs with mum. Safe and well check done, no injuries, RHI to be offered.",),
+    ("Missing persons are graded no apparent risk, low, medium or high under APP.",),
+    ("MFH Zara PATEL 15, found with adult males at an address in Leeds, drugs present. Graded high "
+     "due to CSE concerns and her age.",),
+    ("MISPER Oliver 14. Risk low. Located 2300hrs at a friend's house.",
+     [("RG103", "low")], "grade with no reasons"),
+]
