@@ -45,7 +45,8 @@ def _mods(rules: ContextRules, text: str, code: str, words: str) -> list[str]:
 def test_bundled_rules_and_modifier_names() -> None:
     rules = load_context_rules()
     assert rules is load_context_rules()  # read and validated once
-    assert modifier_names() == ("NEGATED", "QUOTED", "REPORTED", "META", "REFERENT", "SENSE")
+    assert modifier_names() == ("NEGATED", "QUOTED", "REPORTED", "META", "REFERENT", "SENSE",
+                                "ATTRIBUTED")
     assert rules.effects["QUOTED"].factor == 0.4 and rules.effects["META"].effect == "drop"
     assert {r.id for r in rules.rules} >= {"negation.not", "reported.speech", "meta.term"}
     assert all(r.file == "context_rules.yaml" and r.line > 0 for r in rules.rules)
@@ -78,7 +79,7 @@ def test_unknown_key_missing_id_bad_direction_and_effect_name_file_and_line(
         """)
     problems = _problems(path)
     where = str(path)
-    assert f"{where}:2: effects: HYPOTHETICAL: effect must be one of drop, factor " \
+    assert f"{where}:2: effects: HYPOTHETICAL: effect must be one of drop, factor, attribute " \
            f"(got 'maybe')" in problems
     assert any(p.startswith(f"{where}:3: effects: GUESSED: factor: required") for p in problems)
     assert f"{where}:5: rule without an id: id: required, e.g. negation.not" in problems

@@ -66,6 +66,7 @@ class ContextRules:
         self.spec = spec
         self._matcher = TokenMatcher()
         self.effects: Mapping[str, Effect] = spec.effects
+        self._overriding = any(e.overrides for e in spec.effects.values())
         self.rules: dict[str, TriggerRule] = {r.id: r for r in spec.rules}
         self._shared: frozenset[str] = frozenset().union(*(r.shares for r in spec.rules))
         problems: list[str] = []
@@ -187,6 +188,21 @@ class ContextRules:
                 adult = self._adult_referent(doc, lowers, s_start, cand, cues)
                 if adult:
                     self._mark(cand, self.ref_modifier, "referent.adult", adult)
+            if self._overriding and cand.modifiers:
+                lifted = {name for m in cand.modifiers
+                          for name in self.effects[m.name].overrides if m.name in self.effects}
+                if lifted:
+                    cand.modifiers[:] = [m for m in cand.modifiers if m.name not in lifted]
+
+    def voice(self, modifiers: Sequence[Modifier]) -> str:
+        """The voice a candidate's modifiers give it: ``reported`` when an ``attribute``
+        modifier says so, else ``own``."""
+        for m in modifiers:
+            if m.effect == "attribute":
+                effect = self.effects.get(m.name)
+                if effect is not None and effect.voice:
+                    return effect.voice
+        return "own"
 
     def _sharing(
         self, text: TokenText, s_start: int, cand: Candidate,
@@ -205,7 +221,7 @@ class ContextRules:
         if any(m.name == name for m in cand.modifiers):
             return
         effect = self.effects.get(name, Effect("drop", 0.0))
-        factor = 0.0 if effect.effect == "drop" else effect.factor
+        factor = 0.0 if effect.effect == "drop" else effect.factor  # attribute: 1.0
         cand.modifiers.append(Modifier(name, rule, trigger, effect.effect, factor))
 
     def _in_scope(

@@ -27,7 +27,8 @@ BUNDLED = "context_rules.yaml"
 """The bundled rules file, in ``blamelex/data``."""
 
 DIRECTIONS = ("backward", "forward", "both")
-EFFECTS = ("drop", "factor")
+EFFECTS = ("drop", "factor", "attribute")
+VOICES = ("own", "reported")
 APPLIES_TO = ("any", "child")
 GENDERS = ("female", "male", "unknown")
 SENSE = "SENSE"
@@ -40,7 +41,7 @@ _TOP = ("effects", "terminators", "rules", "quotation", "referent")
 _TOP_EXTRA = ("effects", "terminators", "rules", "referent")
 _RULE = ("id", "modifier", "direction", "window", "quoted_window", "terminators", "applies_to",
          "enclosing", "shares", "patterns", "pseudo")
-_EFFECT = ("effect", "factor")
+_EFFECT = ("effect", "factor", "voice", "overrides")
 _QUOTATION = ("modifier", "open", "close")
 _REFERENT = ("modifier", "window", "adult_age", "prepositions", "boundaries", "continues_with",
              "collectives", "collective_links", "determiners", "pronouns", "age", "adult", "child")
@@ -58,10 +59,16 @@ class ContextRuleError(DataError):
 
 @dataclass(frozen=True)
 class Effect:
-    """What a modifier does to a candidate's score: ``drop`` it, or multiply it by ``factor``."""
+    """What a modifier does to a candidate: ``drop`` it, multiply its score by ``factor``, or
+    ``attribute`` its wording to someone (``voice``: the finding's voice, ``reported`` for
+    wording the text attributes to a professional, agency, court or record), which lifts the
+    modifiers named in ``overrides`` (quotation marks and a reported-speech frame mean nothing
+    more once the attribution is known; docs/context.md, "Voice")."""
 
     effect: str
     factor: float
+    voice: str | None = None
+    overrides: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -300,12 +307,20 @@ def _effect(check: _Checker, name: Any, raw: Any, line: int) -> Effect | None:
                                             f"a number from 0 to 1")
             return None
         return Effect("factor", float(factor))
-    if kind == "drop":
-        if factor is not None:
-            check.bad(em.line_of("factor"), f"{what}: factor: only for effect 'factor'")
-            return None
-        return Effect("drop", 0.0)
-    return None
+    if kind in ("drop", "attribute") and factor is not None:
+        check.bad(em.line_of("factor"), f"{what}: factor: only for effect 'factor'")
+        return None
+    if kind != "attribute":
+        for key in ("voice", "overrides"):
+            if key in em:
+                check.bad(em.line_of(key), f"{what}: {key}: only for effect 'attribute'")
+                return None
+        return Effect("drop", 0.0) if kind == "drop" else None
+    voice = check.string(em.get("voice"), em.line_of("voice"), f"{what}: voice", VOICES)
+    overrides = check.words(em.get("overrides"), em.line_of("overrides"), f"{what}: overrides")
+    if voice is None:
+        return None
+    return Effect("attribute", 1.0, voice, frozenset(o.upper() for o in overrides))
 
 
 def _quotation(check: _Checker, raw: Any, line: int) -> Quotation | None:
