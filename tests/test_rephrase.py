@@ -93,8 +93,8 @@ def rewritten(text: str) -> str:
      "Children who are being sexually exploited by [person] tend to be missing from home."),
     ("Police treat an underage prostitute as a victim.",
      "Police treat a child who is being sexually exploited by [person] as a victim."),
-    ("Staff say an absconder from the home was seen in town.",
-     "Staff say a child reported missing [n] times since [date] from the home was seen in town."),
+    ("Night log: an absconder from the home was seen in town.",
+     "Night log: a child reported missing [n] times since [date] from the home was seen in town."),
     # a base-form verb keeps its plural subject; "are" makes the verb plural
     ("Youngsters repeatedly abscond from the home.",
      "Youngsters repeatedly go missing from the home."),
@@ -118,8 +118,8 @@ def rewritten(text: str) -> str:
     ("Custody record notes a child drug dealer booked in at 0230hrs",
      "Custody record notes a child who is being criminally exploited by [person/group] booked in "
      "at 0230hrs"),
-    ("OIC records IP was wearing provocative clothing",
-     "OIC records IP was wearing [describe factually, only if evidentially relevant]"),
+    ("Custody log: IP was wearing provocative clothing",
+     "Custody log: IP was wearing [describe factually, only if evidentially relevant]"),
     # a linking verb before a description is replaced with the verb group
     ("He has become a recruiter.", "He has been used by [person/group] to draw other children in."),
     ("Some victims become sexually active at 13.",

@@ -56,6 +56,7 @@ examples:
   blamelex scan notes/ --include '*.txt' --exclude 'archive/*'
   blamelex scan notes/ --format sarif --output results.sarif
   blamelex scan notes/ --select responsibility_choice,VB2 --min-severity avoid
+  blamelex scan review.txt --voice reported   # only labels others used ("police described her as")
   blamelex scan notes/ --lexicon our-terms.yaml --ignore VB640
   echo "YP is putting herself at risk" | blamelex scan -
   blamelex scan export.csv --text-column notes --id-column case_id --keep-column team
@@ -122,6 +123,10 @@ def _add_detector_options(p: argparse.ArgumentParser) -> None:
                    help="skip these codes (prefix) or categories; comma-separated")
     g.add_argument("--min-severity", choices=SEVERITIES, default=None,
                    help="report only this severity and above (avoid is the most serious)")
+    g.add_argument("--voice", choices=("all", "own", "reported"), default="all",
+                   help="whose wording: own (the text's own words), reported (labels the text "
+                        "attributes to a professional, agency, court or record: 'officers "
+                        "described her as ...'), or all (default)")
     g.add_argument("--threshold", type=_threshold, default=0.5, metavar="P",
                    help="minimum score 0-1 for a finding (default 0.5)")
     g.add_argument("--lexicon", action="append", metavar="FILE", default=[],
@@ -473,6 +478,7 @@ def _load_detector(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         screener=args.screener,
         risk=not args.no_risk,
         extra_risk_rules=args.risk_rules,
+        voice=args.voice,
     )
 
 

@@ -19,12 +19,12 @@ from typing import Any
 from spacy.language import Language
 from spacy.tokens import Doc, Span
 
-from blamelex.findings import SEVERITIES, Finding, Selection, severity_rank
+from blamelex.findings import SEVERITIES, VOICES, Finding, Selection, severity_rank
 from blamelex.lexicon import Lexicon, load_lexicon
 from blamelex.lexicon.categories import category_entries
 from blamelex.matching import Tokenize
 from blamelex.pipeline import Pipeline
-from blamelex.rephrase import render_all
+from blamelex.rephrase import attribution, render_all
 from blamelex.scoring import Scored
 from blamelex.tokenregex import TokenText
 
@@ -102,6 +102,7 @@ class BlamelexComponent:
         proposal_min_prob: float | None = None,
         risk: bool = True,
         extra_risk_rules: Sequence[str] = (),
+        voice: str = "all",
     ) -> None:
         if min_severity is not None and min_severity not in SEVERITIES:
             raise ValueError(f"min_severity must be one of {SEVERITIES}, got {min_severity!r}")
@@ -121,6 +122,9 @@ class BlamelexComponent:
         self.use_context = bool(context)
         self.model_threads = model_threads
         self.proposal_min_prob = proposal_min_prob
+        if voice not in (*VOICES, "all"):
+            raise ValueError(f"voice must be one of own, reported, all; got {voice!r}")
+        self.voice = voice
         self.use_risk = bool(risk)
         self.extra_risk_rules = [str(p) for p in extra_risk_rules]
         self._build(nlp.vocab, lexicon if lexicon is not None
@@ -128,7 +132,7 @@ class BlamelexComponent:
 
     def _build(self, vocab: Any, full: Lexicon, tokenize: Any) -> None:
         """The pipeline over the whole lexicon ``full``, with this component's settings."""
-        selection = Selection.of(self.select, self.ignore, self.min_severity)
+        selection = Selection.of(self.select, self.ignore, self.min_severity, self.voice)
         if selection:
             from blamelex.risk import CATEGORY, CODES
 
@@ -264,12 +268,15 @@ class BlamelexComponent:
             return span
         return Span(span.doc, span.start, span.end, label=data["code"])
 
-    @staticmethod
-    def _finding(result: Scored, lowers: Sequence[str]) -> Finding:
+    def _finding(self, result: Scored, lowers: Sequence[str]) -> Finding:
         cand = result.candidate
         entry = cand.entry
         span = cand.span
         text = span.text
+        voice = self.pipeline.voice(cand)
+        suggestions = render_all(entry.suggestions, span, lowers, text)
+        if voice == "reported":
+            suggestions = (attribution(text, span.start_char, span.end_char), *suggestions)
         return Finding(
             start=span.start_char,
             end=span.end_char,
@@ -279,12 +286,13 @@ class BlamelexComponent:
             severity=entry.severity,
             score=result.score,
             explanation=entry.explanation,
-            suggestions=render_all(entry.suggestions, span, lowers, text),
+            suggestions=suggestions,
             sources=entry.sources,
             modifiers=tuple(cand.modifiers),
             origin=cand.origin,
             term=entry.term,
             trace=result.trace,
+            voice=voice,
         )
 
     def suppressed(self, doc: Doc) -> list[Finding]:
@@ -326,6 +334,7 @@ class BlamelexComponent:
             "context": self.use_context,
             "proposal_min_prob": self.proposal_min_prob,
             "risk": self.use_risk,
+            "voice": self.voice,
             "extra_risk_rules": risk_copies,
         }
         (folder / "settings.json").write_text(json.dumps(settings, indent=2), encoding="utf-8")
@@ -348,6 +357,7 @@ class BlamelexComponent:
         self.use_context = bool(settings.get("context", True))
         self.proposal_min_prob = settings.get("proposal_min_prob")
         self.use_risk = bool(settings.get("risk", True))
+        self.voice = str(settings.get("voice", "all"))
         self.extra_risk_rules = [str(folder / name)
                                  for name in settings.get("extra_risk_rules", [])]
         self._build(self.matcher.vocab, load_lexicon(extra=extra), None)
@@ -371,6 +381,7 @@ class BlamelexComponent:
         "proposal_min_prob": None,
         "risk": True,
         "extra_risk_rules": [],
+        "voice": "all",
     },
 )
 def make_blamelex(
@@ -390,6 +401,7 @@ def make_blamelex(
     proposal_min_prob: float | None,
     risk: bool,
     extra_risk_rules: list[str],
+    voice: str,
 ) -> BlamelexComponent:
     """spaCy factory for the blamelex component."""
     return BlamelexComponent(
@@ -409,6 +421,7 @@ def make_blamelex(
         proposal_min_prob=proposal_min_prob,
         risk=risk,
         extra_risk_rules=extra_risk_rules,
+        voice=voice,
     )
 
 

@@ -81,6 +81,7 @@ def load(
     proposal_min_prob: float | None = None,
     risk: bool = True,
     extra_risk_rules: Sequence[str | Path] = (),
+    voice: str = "all",
 ) -> Detector:
     """Load a detector.
 
@@ -111,6 +112,9 @@ def load(
             docs/risk.md) on notes that state a missing child's risk grade or status.
         extra_risk_rules: an organisation's own risk indicator / rule files (the format of
             ``data/risk/indicators.yaml`` and ``rules.yaml``).
+        voice: ``all`` (default), ``own`` (the text's own wording only) or ``reported`` (only
+            labels the text attributes to a professional, agency, court or record: "officers
+            described her as ..."). Every finding carries its ``voice``.
     """
     return Detector(
         build_nlp(
@@ -128,6 +132,7 @@ def load(
             proposal_min_prob=proposal_min_prob,
             risk=risk,
             extra_risk_rules=extra_risk_rules,
+            voice=voice,
         )
     )
 

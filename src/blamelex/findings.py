@@ -6,6 +6,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+VOICES = ("own", "reported")
+"""A finding's voice: ``own`` (the text's own wording) or ``reported`` (wording the text
+attributes to a professional, agency, court or record; data/ANNOTATION.md, pass 3)."""
+
 SEVERITIES = ("caution", "avoid")
 """Severity tiers, lowest first (after the ECPAT "Luxembourg" guidelines)."""
 
@@ -68,13 +72,21 @@ class Selection:
     select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     min_severity: str | None = None
+    voice: str = "all"
+    """``own``, ``reported`` or ``all`` (`VOICES`)."""
 
     @classmethod
     def of(cls, select: Iterable[str] = (), ignore: Iterable[str] = (),
-           min_severity: str | None = None) -> Selection:
+           min_severity: str | None = None, voice: str = "all") -> Selection:
         """A selection from user input (blank keys are left out)."""
+        if voice not in (*VOICES, "all"):
+            raise ValueError(f"voice must be one of own, reported, all; got {voice!r}")
         return cls(tuple(k.strip() for k in select if k.strip()),
-                   tuple(k.strip() for k in ignore if k.strip()), min_severity)
+                   tuple(k.strip() for k in ignore if k.strip()), min_severity, voice)
+
+    def admits_voice(self, voice: str) -> bool:
+        """True if a finding in ``voice`` is wanted."""
+        return self.voice == "all" or voice == self.voice
 
     @staticmethod
     def _hit(code: str, category: str, keys: tuple[str, ...]) -> bool:
@@ -90,7 +102,7 @@ class Selection:
                     and severity_rank(severity) < severity_rank(self.min_severity))
 
     def __bool__(self) -> bool:
-        return bool(self.select or self.ignore or self.min_severity)
+        return bool(self.select or self.ignore or self.min_severity or self.voice != "all")
 
     def check(self, codes: Sequence[str], categories: Sequence[str]) -> None:
         """Raise `SelectionError` for a key that selects nothing: neither one of
@@ -183,6 +195,10 @@ class Finding:
     trace: tuple[TraceStep, ...] = field(default_factory=tuple)
     """How the score was reached, stage by stage (lexicon prior, each context modifier, model
     probability, calibrated score, the keep/drop decision)."""
+    voice: str = "own"
+    """``own``: the text's own wording; ``reported``: wording the text attributes to a
+    professional, agency, court or record ("officers described her as ..."). A reported
+    finding's suggestion says how to attribute the label, never rewrites it (`VOICES`)."""
     related: tuple[Related, ...] = ()
     """What the finding rests on elsewhere in the text (the risk-grading check's indicators, and
     the VB finding a blaming reason for a grade rests on); empty for lexicon and model findings."""
@@ -208,7 +224,7 @@ class Finding:
             "modifiers": tuple({"name": m.name, "rule": m.rule, "trigger": m.trigger,
                                 "effect": m.effect, "factor": m.factor}
                                for m in self.modifiers),
-            "origin": self.origin, "term": self.term,
+            "origin": self.origin, "term": self.term, "voice": self.voice,
             "trace": tuple({"stage": t.stage, "what": t.what, "value": t.value, "note": t.note}
                            for t in self.trace),
             "related": tuple({"kind": r.kind, "code": r.code, "start": r.start, "end": r.end,
@@ -232,6 +248,7 @@ class Finding:
             modifiers=tuple(Modifier(**m) for m in data.get("modifiers", ())),
             origin=str(data.get("origin", "lexicon")),
             term=str(data.get("term", "")),
+            voice=str(data.get("voice", "own")),
             trace=tuple(TraceStep(**t) for t in data.get("trace", ())),
             related=tuple(Related(**r) for r in data.get("related", ())),
         )
@@ -246,6 +263,7 @@ FLAT_FIELDS: tuple[tuple[str, str], ...] = (
     ("severity", "string"),
     ("score", "float64"),
     ("origin", "string"),
+    ("voice", "string"),
     ("suggestion", "string"),
     ("related", "string"),
 )
@@ -263,7 +281,7 @@ def flat(finding: Finding) -> dict[str, Any]:
     return {
         "start": finding.start, "end": finding.end, "text": finding.text, "code": finding.code,
         "category": finding.category, "severity": finding.severity,
-        "score": float(finding.score), "origin": finding.origin,
+        "score": float(finding.score), "origin": finding.origin, "voice": finding.voice,
         "suggestion": finding.suggestions[0].text if finding.suggestions else None,
         "related": ";".join(map(str, finding.related)) or None,
     }

@@ -110,6 +110,7 @@ def build_nlp(
     proposal_min_prob: float | None = None,
     risk: bool = True,
     extra_risk_rules: Sequence[str | Path] = (),
+    voice: str = "all",
 ) -> Language:
     """A blank English pipeline with the blamelex component added."""
     nlp = spacy.blank("en")
@@ -134,6 +135,7 @@ def build_nlp(
             "proposal_min_prob": proposal_min_prob,
             "risk": risk,
             "extra_risk_rules": [str(p) for p in extra_risk_rules],
+            "voice": voice,
         },
     )
     return nlp

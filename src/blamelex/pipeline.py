@@ -100,9 +100,14 @@ class Pipeline:
         return cls(matcher, rules, scorer, model, selection, check)
 
     def wanted(self, cand: Candidate) -> bool:
-        """True if the user's selection admits the candidate's code."""
+        """True if the user's selection admits the candidate's code and voice."""
         e = cand.entry
-        return self.selection.admits(e.code, e.category, e.severity)
+        return self.selection.admits(e.code, e.category, e.severity) and \
+            self.selection.admits_voice(self.voice(cand))
+
+    def voice(self, cand: Candidate) -> str:
+        """The candidate's voice, from its context modifiers (``own`` without context rules)."""
+        return self.context.voice(cand.modifiers) if self.context is not None else "own"
 
     # -- the stages ---------------------------------------------------------------------------
 

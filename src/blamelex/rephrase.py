@@ -651,6 +651,18 @@ def whole_words(text: str, start: int, end: int) -> bool:
 _RUNS_ON = re.compile(r"\s+of\b", re.I)
 
 
+ATTRIBUTION = ("\u201c{text}\u201d (the words of [professional or agency]: quote them and say who "
+               "used them; then record what is happening to the child and who is harming them)")
+"""The first suggestion of a finding in voice ``reported``: someone else's words are not the
+writer's to rewrite, so it asks for the label to be attributed and the concern recorded (the
+finding's other suggestions are the neutral wording the writer's own account can use)."""
+
+
+def attribution(text: str, start: int, end: int) -> Suggestion:
+    """The attribution suggestion for reported wording ``text`` at ``start:end``."""
+    return Suggestion(ATTRIBUTION.format(text=text), start, end)
+
+
 def skip_reason(text: str, finding: Finding) -> str | None:
     """Why ``finding`` must not be rewritten automatically, or ``None`` if it may be.
 
