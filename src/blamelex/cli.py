@@ -310,6 +310,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="most texts in one batch (default 100; 413 above)")
     lim.add_argument("--timeout", type=float, default=10.0, metavar="S",
                      help="seconds a request may wait and run (default 10; 503 past it)")
+    lim.add_argument("--body-timeout", type=float, default=10.0, metavar="S",
+                     help="seconds a client may take to send its body (default 10; 408 past it)")
     lim.add_argument("--max-pending", type=_jobs, default=32, metavar="N",
                      help="requests one worker holds, running and queued (default 32; 503 "
                           "with Retry-After above)")
@@ -782,6 +784,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         kwargs["model_threads"] = threads
     config = ServeConfig(load_kwargs=kwargs, max_body_bytes=args.max_body_bytes,
                          max_batch=args.max_batch, request_timeout=args.timeout,
+                         body_timeout=args.body_timeout,
                          max_pending=args.max_pending, token_file=args.token_file,
                          log_level=args.log_level)
     try:
