@@ -40,7 +40,7 @@ log = logging.getLogger("blamelex.serve")
 
 API = "/v1"
 OPEN_PATHS = frozenset({f"{API}/health", f"{API}/ready", f"{API}/openapi.json", "/",
-                        "/static/draft.js", "/static/draft.css"})
+                        "/static/draft.js", "/static/draft.css", "/favicon.ico"})
 """Paths answered without the API token (probes, the schema and the page's own files; the
 page asks for the token when the API wants one)."""
 
@@ -618,6 +618,10 @@ def create_app(config: ServeConfig | None = None, *, token: str | None = None) -
 
     for path in files:
         static_route(path)
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> Response:
+        return Response(status_code=204)  # no icon; and no 404 in the browser's console
 
     return Gate(app, config, token)
 

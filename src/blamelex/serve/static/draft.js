@@ -203,7 +203,8 @@
     schedule(0);
   });
 
-  document.getElementById("token-use").addEventListener("click", () => {
+  tokenBox.addEventListener("submit", (ev) => {
+    ev.preventDefault();
     token = tokenInput.value.trim();
     tokenInput.value = "";
     tokenBox.hidden = true;
