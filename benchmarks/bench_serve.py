@@ -14,7 +14,10 @@ The load generator is one asyncio process speaking plain HTTP/1.1 with keep-aliv
 sockets (no HTTP library: it must leave the CPU to the server on a 2-core machine). Each client
 sends its next request when the last is answered; a 503 is counted, the client waits 50 ms and
 goes on. Latency is measured from just before the request is written to the end of the answer,
-for 200s only. The load generator's own CPU time is printed: it shares the machine.
+for 200s only. The load generator's own CPU time is printed: it shares the machine. So is a
+control taken before and after the runs: the work two busy processes get done over one's, the
+most any ``--workers 2`` speed-up can show at that moment (about 1.0 when other work holds a
+core of a 2-core machine).
 
 Fictional notes only. Nothing leaves 127.0.0.1.
 """
@@ -183,6 +186,32 @@ def server(workers: int, model: bool, log: Path) -> tuple[subprocess.Popen[bytes
     return proc, port
 
 
+def _spin(seconds: float, out: Any) -> None:
+    end = time.perf_counter() + seconds
+    n = 0
+    while time.perf_counter() < end:
+        n += 1
+    out.put(n)
+
+
+def cpu_scaling(seconds: float = 2.0) -> float:
+    """Work done by 2 busy processes over the work of 1 in the same time: about 2.0 on an idle
+    2-core machine, about 1.0 when other work already holds one core. The ceiling of any
+    ``--workers 2`` speed-up measured at that moment."""
+    import multiprocessing as mp
+
+    totals = []
+    for k in (1, 2):
+        q: Any = mp.Queue()
+        procs = [mp.Process(target=_spin, args=(seconds, q)) for _ in range(k)]
+        for p in procs:
+            p.start()
+        for p in procs:
+            p.join()
+        totals.append(sum(q.get() for _ in procs))
+    return round(totals[1] / totals[0], 2)
+
+
 def machine() -> str:
     cpu = ""
     try:
@@ -209,6 +238,8 @@ def main() -> None:
     workers = [int(w) for w in args.workers.split(",")]
     models = {"both": [True, False], "on": [True], "off": [False]}[args.model]
     print(f"machine: {machine()}")
+    scaling = [cpu_scaling()]
+    print(f"CPU scaling before (2 busy processes / 1): {scaling[0]}x", flush=True)
     log = Path(tempfile.mkdtemp(prefix="bench-serve-")) / "serve.log"
     rows: list[dict[str, Any]] = []
     for model in models:
@@ -230,6 +261,8 @@ def main() -> None:
             finally:
                 proc.terminate()
                 proc.wait(60)
+    scaling.append(cpu_scaling())
+    print(f"CPU scaling after (2 busy processes / 1): {scaling[1]}x")
     print()
     print("| model | workers | note | clients | req/s | p50 ms | p95 ms | p99 ms | 503s | "
           "errors | load generator CPU s |")
@@ -255,7 +288,8 @@ def main() -> None:
         print(f"recovery after {r['clients']} clients (model {r['model']}, workers "
               f"{r['workers']}, {r['note']}): {r['recovery']}")
     if args.json:
-        Path(args.json).write_text(json.dumps({"machine": machine(), "rows": rows}, indent=1))
+        Path(args.json).write_text(json.dumps({"machine": machine(), "cpu_scaling": scaling,
+                                               "rows": rows}, indent=1))
 
 
 if __name__ == "__main__":

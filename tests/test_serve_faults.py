@@ -9,6 +9,7 @@ connection error its client sees (never a silent loss). Note text never reaches 
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -145,7 +146,7 @@ def scan_ok(server: Server) -> None:
 
 
 def test_client_that_disconnects_mid_request(server: Server) -> None:
-    body = ('{"items": [' + ",".join(['{"text": "%s"}' % NOTE] * 100) + "]}").encode()
+    body = json.dumps({"items": [{"text": NOTE}] * 100}).encode()
     for _ in range(5):
         raw(server.port, request_head(len(body), "/v1/scan/batch") + body[:100], read=False)
         raw(server.port, request_head(len(body), "/v1/scan/batch") + body, read=False)
@@ -238,7 +239,7 @@ def test_shutdown_finishes_the_request_in_flight(tmp_path: Path) -> None:
     srv = Server(tmp_path, "--workers", "1", "--body-timeout", "10")
     try:
         srv.wait_ready(times=2)
-        body = ('{"text": "%s", "id": "in-flight"}' % NOTE).encode()
+        body = json.dumps({"text": NOTE, "id": "in-flight"}).encode()
         with socket.create_connection(("127.0.0.1", srv.port), timeout=20) as s:
             s.sendall(request_head(len(body)) + body[:20])
             time.sleep(0.3)  # accepted and being read

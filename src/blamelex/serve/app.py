@@ -287,7 +287,8 @@ def _batch(worker: Worker) -> Callable[..., dict[str, Any]]:
     def work(deadline: float, items: list[BatchItem], redact: int | None) -> dict[str, Any]:
         results = []
         texts = (i.text for i in items)
-        for item, found in zip(items, worker.detector.scan_many(texts, batch_size=8)):
+        for item, found in zip(items, worker.detector.scan_many(texts, batch_size=8),
+                               strict=True):
             results.append(_records(item.text, found, item.id, redact))
             if time.monotonic() > deadline:
                 raise Expired
@@ -304,7 +305,7 @@ def _rewrite(worker: Worker) -> Callable[..., dict[str, Any]]:
             "text": result.text,
             "edits": [asdict(e) for e in result.edits],
             "skipped": [{"finding": rec, "reason": s.reason, "explanation": s.explanation}
-                        for s, rec in zip(result.skipped, entry["findings"])],
+                        for s, rec in zip(result.skipped, entry["findings"], strict=True)],
         }
     return work
 
