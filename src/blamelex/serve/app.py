@@ -480,7 +480,7 @@ async def _error(send: Send, status: int, detail: str,
 
 
 def _static(name: str) -> bytes:
-    return resources.files("blamelex.serve").joinpath("static", name).read_bytes()
+    return resources.files("blamelex.serve").joinpath("static").joinpath(name).read_bytes()
 
 
 def create_app(config: ServeConfig | None = None, *, token: str | None = None) -> Any:
