@@ -46,6 +46,7 @@ examples:
   blamelex eval test                            metrics on the annotated corpus
   blamelex scan export.csv --text-column notes  scan a CSV/JSONL/Parquet export, one row a note
   blamelex summary findings.jsonl --by team     counts per category, code and team
+  blamelex serve                                local HTTP API and drafting page (port 8080)
 
 exit codes: 0 nothing found, 1 findings, 2 error (the rest of the input is still scanned).
 All processing is local; nothing is sent anywhere.
@@ -298,6 +299,45 @@ def build_parser() -> argparse.ArgumentParser:
                         epilog="example:\n  blamelex train --config configs/train.yaml",
                         formatter_class=argparse.RawDescriptionHelpFormatter)
     tr.add_argument("--config", required=True, metavar="FILE", help="YAML training config")
+    sv = sub.add_parser("serve", help="a local HTTP API and drafting page (needs the 'serve' "
+                                      "extra)",
+                        description="Serve the JSON API (/v1/...) and the drafting page (/) on "
+                                    "this machine. API, limits and deployment: docs/serve.md.",
+                        epilog="examples:\n  blamelex serve                      "
+                               "http://127.0.0.1:8080/\n"
+                               "  blamelex serve --workers 2 --no-model\n"
+                               "  curl -s localhost:8080/v1/scan -H 'content-type: "
+                               "application/json' \\\n"
+                               "       -d '{\"text\": \"YP is putting herself at risk.\"}'",
+                        formatter_class=argparse.RawDescriptionHelpFormatter)
+    sv.add_argument("--host", default="127.0.0.1",
+                    help="address to listen on (default 127.0.0.1, this machine only)")
+    sv.add_argument("--port", type=int, default=8080, help="port (default 8080)")
+    sv.add_argument("--workers", type=_jobs, default=1, metavar="N",
+                    help="worker processes, one detector each (default 1)")
+    sv.add_argument("--allow-remote", action="store_true",
+                    help="allow a --host other machines can reach (needs --token-file)")
+    sv.add_argument("--token-file", metavar="FILE",
+                    help="file holding the API token; /v1/* then needs 'Authorization: "
+                         "Bearer TOKEN'")
+    lim = sv.add_argument_group("limits")
+    lim.add_argument("--max-body-bytes", type=_jobs, default=1_048_576, metavar="N",
+                     help="largest request body (default 1 MiB; 413 above)")
+    lim.add_argument("--max-batch", type=_jobs, default=100, metavar="N",
+                     help="most texts in one batch (default 100; 413 above)")
+    lim.add_argument("--timeout", type=float, default=10.0, metavar="S",
+                     help="seconds a request may wait and run (default 10; 503 past it)")
+    lim.add_argument("--body-timeout", type=float, default=10.0, metavar="S",
+                     help="seconds a client may take to send its body (default 10; 408 past it)")
+    lim.add_argument("--max-pending", type=_jobs, default=32, metavar="N",
+                     help="requests one worker holds, running and queued (default 32; 503 "
+                          "with Retry-After above)")
+    sv.add_argument("--model-threads", type=_jobs, default=None, metavar="N",
+                    help="sentences the model runs at once in each worker (default: the "
+                         "machine's cores shared among the workers)")
+    sv.add_argument("--log-level", default="info",
+                    choices=["critical", "error", "warning", "info", "debug"])
+    _add_detector_options(sv)
     return parser
 
 
@@ -464,10 +504,9 @@ def _listing(label: str, names: Sequence[str], width: int = 96) -> str:
                          subsequent_indent=" " * (len(label) + 4), break_on_hyphens=False)
 
 
-def _load_detector(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from blamelex.detector import load
-
-    return load(
+def _load_kwargs(args: argparse.Namespace) -> dict[str, Any]:
+    """The `blamelex.load` arguments of the detector options (scan, rewrite and serve)."""
+    return dict(
         extra_lexicons=args.lexicon,
         extra_context_rules=args.context_rules,
         select=_csv(args.select),
@@ -480,6 +519,12 @@ def _load_detector(args: argparse.Namespace):  # type: ignore[no-untyped-def]
         extra_risk_rules=args.risk_rules,
         voice=args.voice,
     )
+
+
+def _load_detector(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from blamelex.detector import load
+
+    return load(**_load_kwargs(args))
 
 
 def _progress(enabled: bool, iterable: Iterator[object]) -> Iterator[object]:
@@ -780,6 +825,31 @@ def _rewrite_records(args: argparse.Namespace) -> int:
     return EXIT_FINDINGS if changed and not args.write else EXIT_CLEAN
 
 
+def cmd_serve(args: argparse.Namespace) -> int:
+    """Run the HTTP service until interrupted."""
+    from blamelex.serve import MISSING_EXTRA, available
+
+    if not available():
+        raise CliError(MISSING_EXTRA)
+    from blamelex.serve.config import ServeConfig
+    from blamelex.serve.runner import ServeError, serve
+
+    kwargs = _load_kwargs(args)
+    if kwargs["model"] is not None:
+        threads = args.model_threads or max(1, (os.cpu_count() or 1) // args.workers)
+        kwargs["model_threads"] = threads
+    config = ServeConfig(load_kwargs=kwargs, max_body_bytes=args.max_body_bytes,
+                         max_batch=args.max_batch, request_timeout=args.timeout,
+                         body_timeout=args.body_timeout,
+                         max_pending=args.max_pending, token_file=args.token_file,
+                         log_level=args.log_level)
+    try:
+        return serve(config, host=args.host, port=args.port, workers=args.workers,
+                     allow_remote=args.allow_remote)
+    except ServeError as exc:
+        raise CliError(str(exc)) from None
+
+
 def cmd_explain(args: argparse.Namespace) -> int:
     """Print one entry in full."""
     from blamelex.lexicon import load_lexicon
@@ -896,7 +966,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     handlers = {"scan": cmd_scan, "rewrite": cmd_rewrite, "explain": cmd_explain,
                 "lexicon": cmd_lexicon, "eval": cmd_eval, "train": cmd_train,
-                "summary": cmd_summary}
+                "summary": cmd_summary, "serve": cmd_serve}
     if args.command not in handlers:
         parser.print_help()
         return EXIT_ERROR
