@@ -1,10 +1,15 @@
 """Double annotation of the corpus (data/ANNOTATION.md, "Double annotation and adjudication").
 
-    python scripts/agreement.py blind      # writes data/adjudication/blind/<batch>.jsonl
-    python scripts/agreement.py compare    # agreement figures + data/adjudication/disagreements.jsonl
+    python scripts/agreement.py blind [BATCH ...]   # data/adjudication/blind/<batch>.jsonl
+    python scripts/agreement.py compare [--at REV]  # agreement figures + disagreements.jsonl
 
 The second-annotation sample is every item whose id hashes into one fifth of the hash space
-(sha1(id) mod 5 == 0): reproducible, about 20 % of every batch, chosen before anyone labels.
+(sha1(id) mod 5 == 0) in the 25 v1 batches and the challenge set, and into two fifths
+(mod 5 in {0, 1}) in the v2 batches (b26 onwards), so that at least 20 % of the whole corpus
+is labelled twice: reproducible, chosen before anyone labels. ``compare --at REV`` reads the
+first annotator's labels as they stood at git revision REV (the figures before adjudication
+are measured at the commit before the adjudication commit; the working tree holds the
+adjudicated labels).
 `blind` writes those items' plain text (markup stripped) for the second annotator, who writes
 `data/adjudication/second/<batch>.jsonl` lines ``{"id": ..., "text": <the same text with
 [[words|category]] / [[words|category|reported]] markup>}`` without seeing the first labels.
@@ -31,25 +36,45 @@ ADJ = ROOT / "data" / "adjudication"
 FOLDERS = (ROOT / "data" / "batches", ROOT / "data" / "challenge")
 
 
+V2_FIRST = 26
+"""The first batch of corpus v2 (b26)."""
+
+
 def sampled(item_id: str) -> bool:
     """True if ``item_id`` is in the double-annotation sample."""
-    return int(hashlib.sha1(item_id.encode()).hexdigest(), 16) % 5 == 0
+    bucket = int(hashlib.sha1(item_id.encode()).hexdigest(), 16) % 5
+    batch = item_id.split("-")[0]
+    v2 = batch.startswith("b") and batch[1:].isdigit() and int(batch[1:]) >= V2_FIRST
+    return bucket in ((0, 1) if v2 else (0,))
 
 
-def raw_items() -> dict[str, list[dict[str, Any]]]:
+def raw_items(at: str | None = None) -> dict[str, list[dict[str, Any]]]:
+    """Every raw batch's items, from the working tree or as they stood at git revision ``at``."""
+    import subprocess
+
     out: dict[str, list[dict[str, Any]]] = {}
     for folder in FOLDERS:
         for path in sorted(folder.glob("*.jsonl")):
-            out[path.stem] = [json.loads(line) for line in path.open(encoding="utf-8")
-                              if line.strip()]
+            if at is None:
+                text = path.read_text(encoding="utf-8")
+            else:
+                rel = path.relative_to(ROOT).as_posix()
+                shown = subprocess.run(["git", "show", f"{at}:{rel}"], cwd=ROOT,
+                                       capture_output=True, text=True, check=False)
+                if shown.returncode != 0:
+                    continue  # the batch did not exist yet
+                text = shown.stdout
+            out[path.stem] = [json.loads(line) for line in text.splitlines() if line.strip()]
     return out
 
 
-def blind() -> None:
+def blind(batches: list[str]) -> None:
     folder = ADJ / "blind"
     folder.mkdir(parents=True, exist_ok=True)
     total = 0
     for batch, items in raw_items().items():
+        if batches and batch not in batches:
+            continue
         rows = [{"id": i["id"], "kind": i["kind"], "text": parse(i["text"])[0]}
                 for i in items if sampled(i["id"])]
         total += len(rows)
@@ -77,8 +102,8 @@ def overlaps(s: dict[str, Any], t: dict[str, Any]) -> bool:
     return s["start"] < t["end"] and t["start"] < s["end"]
 
 
-def compare() -> dict[str, Any]:
-    first = {i["id"]: i for items in raw_items().values() for i in items}
+def compare(at: str | None = None, out: str | None = "") -> dict[str, Any]:
+    first = {i["id"]: i for items in raw_items(at).values() for i in items}
     second: dict[str, dict[str, Any]] = {}
     for path in sorted((ADJ / "second").glob("*.jsonl")):
         for line in path.open(encoding="utf-8"):
@@ -119,8 +144,12 @@ def compare() -> dict[str, Any]:
         if differs:
             disagreements.append({"id": item_id, "first": first[item_id]["text"],
                                   "second": second[item_id]["text"]})
+    total = sum(len(v) for v in raw_items().values())
     figures = {
+        "first_labels_at": at or "working tree",
         "items": len(ids),
+        "corpus_items": total,
+        "share_double_annotated": round(len(ids) / total, 3) if total else None,
         "sentence_kappa": round(kappa(la, lb), 3) if ids else None,
         "sentence_agreement": round(sum(x == y for x, y in zip(la, lb, strict=True))
                                     / len(ids), 3) if ids else None,
@@ -133,14 +162,35 @@ def compare() -> dict[str, Any]:
         "category_confusions": {f"{a} / {b}": n for (a, b), n in confusion.most_common()
                                 if a != b},
     }
-    ADJ.mkdir(parents=True, exist_ok=True)
-    with (ADJ / "disagreements.jsonl").open("w", encoding="utf-8") as fh:
-        for row in disagreements:
-            fh.write(json.dumps(row, ensure_ascii=False) + "\n")
-    (ADJ / "agreement.json").write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
+    if out is not None:
+        ADJ.mkdir(parents=True, exist_ok=True)
+        with (ADJ / f"disagreements{out}.jsonl").open("w", encoding="utf-8") as fh:
+            for row in disagreements:
+                fh.write(json.dumps(row, ensure_ascii=False) + "\n")
+        (ADJ / f"agreement{out}.json").write_text(json.dumps(figures, indent=2) + "\n",
+                                                   encoding="utf-8")
     print(json.dumps(figures, indent=2))
     return figures
 
 
+def main() -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("blind", help="write the sample's plain texts for the second annotator")
+    b.add_argument("batches", nargs="*", help="only these batches (default: all)")
+    c = sub.add_parser("compare", help="agreement figures and the disagreements")
+    c.add_argument("--at", help="read the first annotator's labels at this git revision")
+    c.add_argument("--out", default="", help="suffix of the files written "
+                   "(agreement<SUFFIX>.json, disagreements<SUFFIX>.jsonl)")
+    args = ap.parse_args()
+    if args.command == "blind":
+        blind(args.batches)
+    else:
+        compare(args.at, args.out)
+
+
 if __name__ == "__main__":
-    {"blind": blind, "compare": compare}[sys.argv[1] if len(sys.argv) > 1 else "compare"]()
+    main()
