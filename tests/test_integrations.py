@@ -49,6 +49,7 @@ def expected_records(finding: Finding) -> dict[str, Any]:
         "severity": finding.severity,
         "score": finding.score,
         "origin": finding.origin,
+        "voice": finding.voice,
         "suggestion": finding.suggestions[0].text if finding.suggestions else None,
         "related": ";".join(f"{r.code}@{r.start}-{r.end}" for r in finding.related) or None,
     }

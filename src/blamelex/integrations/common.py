@@ -16,7 +16,8 @@ FINDING_FIELDS = FLAT_FIELDS
 
 
 class FindingRecord(TypedDict):
-    """One finding as a flat table row: offsets, code, severity, score and the first suggestion."""
+    """One finding as a flat table row: offsets, code, severity, score, origin, voice (``own`` or
+    ``reported``) and the first suggestion."""
 
     start: int
     end: int
@@ -26,6 +27,7 @@ class FindingRecord(TypedDict):
     severity: str
     score: float
     origin: str
+    voice: str
     suggestion: str | None
     related: str | None
 

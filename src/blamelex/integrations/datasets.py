@@ -22,7 +22,7 @@ except ImportError as exc:  # pragma: no cover - depends on the install
     ) from exc
 
 FINDINGS_COLUMN = "blamelex_findings"
-"""List of finding records (start, end, text, code, category, severity, score, origin,
+"""List of finding records (start, end, text, code, category, severity, score, origin, voice,
 suggestion, related) for each row."""
 COUNT_COLUMN = "blamelex_count"
 """Number of findings in each row."""

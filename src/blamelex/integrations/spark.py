@@ -51,8 +51,9 @@ FINDING_STRUCT = StructType(
     ]
 )
 """Spark type of one finding: start, end, text, code, category, severity, score, origin,
-suggestion (the first suggested wording, or null), related (what a risk-grading finding rests
-on, or null)."""
+voice (``own``, or ``reported`` for wording the note attributes to someone else), suggestion
+(the first suggested wording, or null), related (what a risk-grading finding rests on, or
+null)."""
 
 FINDINGS_TYPE = ArrayType(FINDING_STRUCT, containsNull=False)
 """Spark type of the output column: the findings of one note, in order of position."""
