@@ -302,6 +302,8 @@ def test_summary_counts_match_findings(results: list[ScanResult], report: str) -
         assert page.count("code", code) == n
     for sev in ("avoid", "caution"):
         assert page.count("severity", sev) == sum(1 for f in findings if f.severity == sev)
+    for voice in ("own", "reported"):  # labels used by others beside our own wording
+        assert page.count("voice", voice) == sum(1 for f in findings if f.voice == voice)
     teams: Counter[str] = Counter()
     for r in results:
         if r.document.ok:

@@ -402,7 +402,7 @@ def test_summary_counts_match_the_findings(findings_jsonl: Path, tmp_path: Path,
     summary = json.loads(out_json.read_text())
     assert summary["total_findings"] == len(found)
     tables = {tuple(t["by"]): t["rows"] for t in summary["tables"]}
-    assert set(tables) == {("category",), ("code",), ("team",), ("team", "category")}
+    assert set(tables) == {("category",), ("code",), ("voice",), ("team",), ("team", "category")}
     for keys, rows in tables.items():
         expected = Counter(tuple(f[k] for k in keys) for f in found)
         assert {tuple(r[k] for k in keys): r["findings"] for r in rows} == expected

@@ -275,15 +275,18 @@ def build_parser() -> argparse.ArgumentParser:
                     help="corpus folder (default: data/corpus in the source checkout)")
     ev.add_argument("--threshold", type=_threshold, default=0.5, metavar="P")
     sm = sub.add_parser("summary", help="count the findings of a JSON Lines scan per category, "
-                                         "code and column",
+                                         "code, voice and column",
                         description="Read the findings written by 'blamelex scan --format "
                                     "jsonl' and print counts per category,\nper code, per "
-                                    "each --by key (a kept record column, or any finding field)"
-                                    "\nand per the --by keys together.",
+                                    "voice (reported: labels used by others; own: our own "
+                                    "wording),\nper each --by key (a kept record column, or any "
+                                    "finding field) and per the --by keys together.",
                         epilog="examples:\n"
                                "  blamelex scan export.csv --text-column notes --keep-column team"
                                " --format jsonl -o findings.jsonl\n"
                                "  blamelex summary findings.jsonl --by team\n"
+                               "  blamelex summary findings.jsonl --by team --by voice   "
+                               "# each team's own wording beside labels it reports\n"
                                "  blamelex summary findings.jsonl --by team --by category "
                                "--output summary.csv --plot summary.png",
                         formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -1,9 +1,12 @@
-"""Aggregate counts over a scan's JSON Lines findings: per category, per code, per column.
+"""Aggregate counts over a scan's JSON Lines findings: per category, per code, per voice, per
+column.
 
 ``blamelex scan export.csv --text-column notes --keep-column team --format jsonl -o f.jsonl``
 writes one finding a line with the record's carried columns; `summarise` reads that stream once
 (memory grows with the number of distinct values, not of findings) and counts the findings per
-category, per code, per each ``by`` key, and per the ``by`` keys together when there are several.
+category, per code, per voice (an auditor's view: ``reported``, labels the notes attribute to
+others, beside ``own``, the notes' own wording; `VOICE_LABELS`), per each ``by`` key, and per
+the ``by`` keys together when there are several.
 The result prints as a table, writes as CSV or JSON (`write_summary`), and draws as bar charts
 (`plot_summary`, needs matplotlib: ``pip install 'blamelex[report]'``).
 """
@@ -22,6 +25,10 @@ REPORT_HINT = "pip install 'blamelex[report]'"
 NONE_LABEL = "(none)"
 """How a finding without a value for a key (null or empty) is counted."""
 _MAX_BARS = 25
+VOICE_LABELS = {"own": "our own wording", "reported": "labels used by others"}
+"""How the printed tables and the charts name each voice (`blamelex.findings.VOICES`)."""
+DEFAULT_VOICE = "own"
+"""The voice of a finding written before findings carried one (`Finding.from_dict` agrees)."""
 
 
 class SummaryError(ValueError):
@@ -54,15 +61,26 @@ class Summary:
     total: int
     tables: list[Table]
 
+    @property
+    def by_voice(self) -> dict[str, int]:
+        """Findings per voice, ``own`` and ``reported`` always present."""
+        counts = dict.fromkeys(VOICE_LABELS, 0)
+        for table in self.tables:
+            if table.keys == ("voice",):
+                for (voice,), n in table.counts.items():
+                    counts[voice] = counts.get(voice, 0) + n
+        return counts
+
     def to_dict(self) -> dict[str, Any]:
-        """A JSON-serialisable form: the total and each table's rows."""
-        return {"total_findings": self.total,
+        """A JSON-serialisable form: the total, the findings per voice and each table's rows."""
+        return {"total_findings": self.total, "by_voice": self.by_voice,
                 "tables": [{"by": list(t.keys), "rows": t.rows()} for t in self.tables]}
 
 
 def table_keys(by: Sequence[str]) -> list[tuple[str, ...]]:
-    """The tables to count: category, code, each ``by`` key, then all ``by`` keys together."""
-    keys: list[tuple[str, ...]] = [("category",), ("code",)]
+    """The tables to count: category, code, voice, each ``by`` key, then all ``by`` keys
+    together."""
+    keys: list[tuple[str, ...]] = [("category",), ("code",), ("voice",)]
     for key in by:
         if (key,) not in keys:
             keys.append((key,))
@@ -99,6 +117,8 @@ def summarise(lines: Iterable[str], by: Sequence[str] = (), source: str = "<find
             raise SummaryError(f"{source}: line {line_no} is not a JSON object; summary reads "
                                "the output of 'blamelex scan --format jsonl'")
         total += 1
+        if finding.get("voice") in (None, ""):
+            finding["voice"] = DEFAULT_VOICE
         seen_keys.update(finding)
         for table in tables:
             table.counts[tuple(_label(finding.get(k)) for k in table.keys)] += 1
@@ -116,10 +136,12 @@ def format_summary(summary: Summary) -> str:
     """The summary as plain-text tables, one after another."""
     if not summary.total:
         return "no findings\n"
-    parts = [f"{summary.total} finding(s)\n"]
+    voices = summary.by_voice
+    parts = [f"{summary.total} finding(s): {voices['own']} in {VOICE_LABELS['own']}, "
+             f"{voices['reported']} {VOICE_LABELS['reported']} (reported)\n"]
     for table in summary.tables:
         headers = [*table.keys, "findings"]
-        rows = [[str(r[k]) for k in headers] for r in table.rows()]
+        rows = [[_shown(k, r[k]) for k in headers] for r in table.rows()]
         widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(headers)]
         lines = ["  ".join(h.ljust(w) if i < len(table.keys) else h.rjust(w)
                            for i, (h, w) in enumerate(zip(headers, widths, strict=True)))]
@@ -129,6 +151,13 @@ def format_summary(summary: Summary) -> str:
                                    for i, (c, w) in enumerate(zip(row, widths, strict=True))))
         parts.append("\n".join(lines) + "\n")
     return "\n".join(parts)
+
+
+def _shown(key: str, value: Any) -> str:
+    """A table cell: a voice with its plain name (``reported (labels used by others)``)."""
+    if key == "voice" and value in VOICE_LABELS:
+        return f"{value} ({VOICE_LABELS[value]})"
+    return str(value)
 
 
 def write_summary(summary: Summary, stream: IO[str], fmt: str) -> None:
@@ -168,7 +197,7 @@ def plot_summary(summary: Summary, path: str | Path) -> None:
             _stacked(ax, table)
             continue
         rows = table.rows()[:_MAX_BARS]
-        labels = [" / ".join(str(r[k]) for k in table.keys) for r in rows]
+        labels = [" / ".join(_shown(k, r[k]) for k in table.keys) for r in rows]
         values = [r["findings"] for r in rows]
         ax.barh(range(len(rows)), values, color="#4c72b0")
         ax.set_yticks(range(len(rows)), labels=labels, fontsize=8)

@@ -1,5 +1,9 @@
 """A self-contained HTML audit report: summary, charts, filters and every flagged record.
 
+The summary counts findings by voice, an auditor's view: labels the notes attribute to others
+(``reported``: "officers described her as ...") beside the notes' own wording (``own``);
+reported findings are marked in the text and in their details, and can be filtered.
+
 The report is one file that works offline: CSS and JavaScript are inline, there are no web
 fonts, images or external links to assets, and a Content-Security-Policy meta tag forbids every
 network fetch. Only the lexicon's source links point outside, and they open only when a person
@@ -32,7 +36,7 @@ from typing import IO, Any
 import jinja2
 from markupsafe import Markup
 
-from blamelex.findings import SEVERITIES, Finding
+from blamelex.findings import SEVERITIES, VOICES, Finding
 from blamelex.formats.base import Formatter, ScanResult
 from blamelex.lexicon import CATEGORIES, Lexicon
 
@@ -64,6 +68,9 @@ PALETTE: tuple[tuple[str, str], ...] = (
 """(strong, tint) colour for each category, in order."""
 
 _TEMPLATES = "templates"
+
+VOICE_LABELS = {"reported": "labels used by others", "own": "our own wording"}
+"""How the report names each voice (the same words as `blamelex.summary`)."""
 
 
 @dataclass(frozen=True)
@@ -176,6 +183,7 @@ class HtmlFormatter(Formatter):
         self.by_category: Counter[str] = Counter()
         self.by_severity: Counter[str] = Counter()
         self.by_code: Counter[str] = Counter()
+        self.by_voice: Counter[str] = Counter()
         self.code_info: dict[str, tuple[str, str]] = {}
         self.by_column: dict[str, Counter[str]] = defaultdict(Counter)
         self.records_by_column: dict[str, Counter[str]] = defaultdict(Counter)
@@ -229,13 +237,14 @@ class HtmlFormatter(Formatter):
                 "sev": f.severity, "score": round(f.score, 3), "text": f.text, "term": f.term,
                 "why": f.explanation, "sug": [s.text for s in f.suggestions],
                 "src": [[s.title, s.url] for s in f.sources],
-                "mod": [m.name for m in f.modifiers], "origin": f.origin,
+                "mod": [m.name for m in f.modifiers], "origin": f.origin, "voice": f.voice,
                 "line": line, "col": col,
             })
             ids.append((fid, f))
             self.by_category[f.category] += 1
             self.by_severity[f.severity] += 1
             self.by_code[f.code] += 1
+            self.by_voice[f.voice] += 1
             self.code_info.setdefault(f.code, (f.term, f.category))
             for key, value in extra.items():
                 self.by_column[key][value] += 1
@@ -261,12 +270,16 @@ class HtmlFormatter(Formatter):
                              "seg": [], "f": [], "warn": []})
 
     def summary(self) -> dict[str, Any]:
-        """Counts for the summary section: totals, per category, severity, code and column."""
+        """Counts for the summary section: totals, per category, severity, voice, code and
+        column."""
         cats = list(self.categories.values())
         # Most serious first; a severity unknown to this version (from a newer model) last.
         severities = sorted(set(SEVERITIES) | set(self.by_severity),
                             key=lambda s: -SEVERITIES.index(s) if s in SEVERITIES else 1)
         codes = sorted(self.by_code.items(), key=lambda kv: (-kv[1], kv[0]))
+        # reported first (the auditor's question: whose labels do the notes repeat?); a voice
+        # unknown to this version last
+        voices = ["reported", "own"] + sorted(set(self.by_voice) - set(VOICES))
         columns = []
         for key in self.columns:
             records = self.records_by_column[key]
@@ -295,6 +308,8 @@ class HtmlFormatter(Formatter):
             "categories": [dict(row, cat=self.categories[row["key"]])
                            for row in _bars([(c.name, self.by_category[c.name]) for c in cats])],
             "severities": _bars([(s, self.by_severity[s]) for s in severities]),
+            "voices": [dict(row, label=VOICE_LABELS.get(row["key"], row["key"]))
+                       for row in _bars([(v, self.by_voice[v]) for v in voices])],
             "codes": [dict(row, term=self.code_info[row["key"]][0],
                            cat=self.categories[self.code_info[row["key"]][1]])
                       for row in _bars(codes)],
@@ -343,5 +358,6 @@ class HtmlFormatter(Formatter):
             data=Markup(script_safe_json(data)),
             summary=summary, categories=list(self.categories.values()),
             severities=[row["key"] for row in summary["severities"]],
+            voices=summary["voices"],
             problems=self.problems, columns=self.columns, page_size=self.page_size,
         )

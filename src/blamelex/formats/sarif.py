@@ -11,6 +11,12 @@ record and the column, ``"<id>/<column>"``; the position inside the record's tex
 result's ``properties.recordLocation``, and no fixes are offered (``blamelex rewrite FILE
 --text-column COL`` rewrites a CSV or JSON Lines export safely). Text read from stdin gets no
 fixes either: there is no file to apply them to.
+
+Each result's ``properties.voice`` is ``own`` or ``reported`` (wording the text attributes to a
+professional, agency, court or record). A reported finding gets no fixes: someone else's words
+are not the writer's to replace (``blamelex rewrite`` leaves them too); its message is marked
+``[reported]`` and ``properties.suggestion`` asks for the label to be attributed and the concern
+recorded.
 """
 
 from __future__ import annotations
@@ -79,10 +85,10 @@ class SarifFormatter(Formatter):
             "ruleId": f.code,
             "ruleIndex": self.rule_ids.index(f.code),
             "level": _LEVEL.get(f.severity, "note"),
-            "message": {"text": message(f)},
+            "message": {"text": message(f) + (" [reported]" if f.voice == "reported" else "")},
             "locations": [self._location(result, region)],
             "properties": {"category": f.category, "severity": f.severity, "score": f.score,
-                           "origin": f.origin,
+                           "origin": f.origin, "voice": f.voice,
                            "modifiers": [m.name for m in f.modifiers]},
         }
         if doc.record_id is not None:
@@ -99,9 +105,12 @@ class SarifFormatter(Formatter):
                 {"id": k, "message": {"text": f"{r.kind} {r.code}: {r.text}"},
                  **self._location(result, self._region(result, r.start, r.end))}
                 for k, r in enumerate(f.related)]
-        if doc.record_id is not None or uri == "stdin" or f.origin == "risk":
-            # no file whose text the offsets index, or a risk grade (a person's decision, never
-            # an automatic edit): no fixes
+        if f.voice == "reported" and f.suggestions:
+            out["properties"]["suggestion"] = f.suggestions[0].text
+        if doc.record_id is not None or uri == "stdin" or f.origin == "risk" or \
+                f.voice == "reported":
+            # no file whose text the offsets index, a risk grade (a person's decision, never an
+            # automatic edit), or someone else's words (attributed, never rewritten): no fixes
             return out
         fixes = []
         for s in f.suggestions:

@@ -33,6 +33,7 @@
     return {
       cats: checked("cat"),
       sevs: checked("sev"),
+      voices: checked("voice"),
       clean: form.elements.clean.checked,
       q: form.elements.q.value.trim().toLowerCase()
     };
@@ -40,7 +41,12 @@
 
   function visible(fid, f) {
     var x = F[fid];
-    return f.cats.has(x.cat) && f.sevs.has(x.sev);
+    return f.cats.has(x.cat) && f.sevs.has(x.sev) && f.voices.has(voiceOf(x));
+  }
+
+  // Findings from a report written before findings carried a voice are the text's own.
+  function voiceOf(x) {
+    return x.voice || "own";
   }
 
   function matchesQuery(rec, q) {
@@ -65,6 +71,7 @@
   function describe(x) {
     var lines = [x.code + " \u00b7 " + (catInfo[x.cat] ? catInfo[x.cat].label : x.cat) +
                  " \u00b7 " + x.sev, x.why];
+    if (voiceOf(x) === "reported") { lines[0] += " \u00b7 reported (a label used by others)"; }
     if (x.sug.length) { lines.push("Instead: " + x.sug[0]); }
     return lines.join("\n");
   }
@@ -78,13 +85,23 @@
     sum.appendChild(el("code", null, x.code));
     sum.appendChild(el("span", "ftext", "\u201c" + x.text + "\u201d"));
     sum.appendChild(el("span", "sev sev-" + x.sev, x.sev));
+    if (voiceOf(x) === "reported") {
+      box.classList.add("reported");
+      sum.appendChild(el("span", "voice voice-reported", "reported"));
+    }
     sum.appendChild(el("span", "loc", "line " + x.line + ", col " + x.col));
     box.appendChild(sum);
     var body = el("div", "fbody");
     if (x.term) { body.appendChild(el("p", null, "Term: " + x.term)); }
     body.appendChild(el("p", "why", x.why));
+    if (voiceOf(x) === "reported") {
+      body.appendChild(el("p", "voice-note", "Reported: the note attributes this label to " +
+                          "someone else. Do not rewrite their words: say who used them and " +
+                          "record the professional view of what is happening to the child."));
+    }
     if (x.sug.length) {
-      body.appendChild(el("h4", null, "Instead, consider"));
+      body.appendChild(el("h4", null, voiceOf(x) === "reported" ? "Attribute it; in your own words, consider"
+                                                               : "Instead, consider"));
       var ul = el("ul", "sugg");
       x.sug.forEach(function (s) { var li = el("li"); li.appendChild(el("q", null, s)); ul.appendChild(li); });
       body.appendChild(ul);
@@ -108,7 +125,8 @@
       });
       body.appendChild(sl);
     }
-    var meta = "score " + Number(x.score).toFixed(2) + " \u00b7 origin " + x.origin;
+    var meta = "score " + Number(x.score).toFixed(2) + " \u00b7 origin " + x.origin +
+               " \u00b7 voice " + voiceOf(x);
     if (x.mod.length) { meta += " \u00b7 context: " + x.mod.join(", "); }
     body.appendChild(el("p", "meta", meta));
     box.appendChild(body);
@@ -157,7 +175,9 @@
       var ids = s[1].filter(function (fid) { return visible(fid, f); });
       if (!ids.length) { text.appendChild(document.createTextNode(s[0])); return; }
       var first = F[ids[0]];
-      var mark = el("mark", "hl " + catClass(first.cat) + " sev-hl-" + first.sev, s[0]);
+      var reported = ids.every(function (fid) { return voiceOf(F[fid]) === "reported"; });
+      var mark = el("mark", "hl " + catClass(first.cat) + " sev-hl-" + first.sev +
+                    (reported ? " voice-hl-reported" : ""), s[0]);
       mark.setAttribute("data-fids", ids.join(" "));
       mark.title = ids.map(function (fid) { return describe(F[fid]); }).join("\n\n");
       mark.tabIndex = 0;
