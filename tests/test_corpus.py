@@ -163,6 +163,7 @@ def test_load_returns_datasets_object() -> None:
     row = next(r for r in ds if r["spans"])
     span = row["spans"][0]
     assert row["text"][span["start"]:span["end"]] == span["text"]
+    assert {s["voice"] for r in ds for s in r["spans"]} == {"own", "reported"}  # v2: every span
 
 
 def test_raw_batches_pass_the_checker() -> None:

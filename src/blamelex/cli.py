@@ -237,7 +237,10 @@ def build_parser() -> argparse.ArgumentParser:
     ev = sub.add_parser("eval", help="evaluate on the annotated corpus or a JSONL file",
                         description="Sentence P/R/F1, span exact and overlap P/R/F1 per category, "
                                     "hard-negative flag rate and challenge accuracy per "
-                                    "capability.",
+                                    "capability;\nwhen the gold spans carry a voice (corpus v2), "
+                                    "sentence and span recall per voice\n(detected: found in any "
+                                    "voice; voice-correct: found in the gold voice) and the\n"
+                                    "precision of the findings in each voice.",
                         epilog="examples:\n  blamelex eval dev\n"
                                "  blamelex eval test --format json\n"
                                "  blamelex eval challenge --system lexicon\n"
@@ -364,7 +367,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
     import json as _json
 
     from blamelex.corpus import read_split
-    from blamelex.evaluate import evaluate, format_table, predict_model_only, predict_spans
+    from blamelex.evaluate import (
+        Span,
+        VoicedSpan,
+        evaluate,
+        format_table,
+        predict_model_only,
+        predict_spans,
+    )
 
     if args.real:
         return _eval_real(args)
@@ -372,8 +382,9 @@ def cmd_eval(args: argparse.Namespace) -> int:
         return _eval_risk(args)
     items = read_split(args.split, args.data)
     texts = [i["text"] for i in items]
+    preds: list[list[Span]] | list[list[VoicedSpan]]
     if args.system == "model":
-        preds = predict_model_only(args.model, texts)
+        preds = predict_model_only(args.model, texts)  # no voice: counted as own
     else:
         preds = predict_spans(_eval_detector(args), texts)
     result = evaluate(items, preds)
@@ -443,7 +454,7 @@ def _eval_real(args: argparse.Namespace) -> int:
                        "ablation, and --proposals P for the model's own spans")
     items = read_real(args.real)
     detector = _eval_detector(args)
-    found = [[(f.start, f.end) for f in fs]
+    found = [[(f.start, f.end, f.voice) for f in fs]
              for fs in detector.scan_many(it["text"] for it in items)]
     rows = [(voice or "all", real_text_metrics(items, found, voice))
             for voice in (None, "own", "reported")]

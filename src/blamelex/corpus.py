@@ -57,6 +57,7 @@ def load(split: str, path: str | Path | None = None) -> Any:
         "start": datasets.Value("int32"), "end": datasets.Value("int32"),
         "category": datasets.Value("string"), "code": datasets.Value("string"),
         "text": datasets.Value("string"),
+        "voice": datasets.Value("string"),  # own / reported (corpus v2; null in v1 files)
     })
     features = datasets.Features({
         "id": datasets.Value("string"), "text": datasets.Value("string"),

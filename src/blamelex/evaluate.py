@@ -1,5 +1,6 @@
 """Metrics on the annotated corpus: sentence P/R/F1, span exact and overlap P/R/F1 per category,
-accuracy per challenge capability, hard-negative flag rate."""
+accuracy per challenge capability, hard-negative flag rate, and, when the gold spans carry a
+voice (corpus v2), the same figures per voice (`voice_metrics`)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,10 @@ from dataclasses import dataclass
 from typing import Any
 
 Span = tuple[int, int, str]
+"""A span: start, end, category."""
+VoicedSpan = tuple[int, int, str, str]
+"""A predicted span with the finding's voice (``own`` / ``reported``)."""
+VOICES = ("own", "reported")
 
 
 @dataclass
@@ -37,14 +42,26 @@ class PRF:
                 "f1": round(self.f1, 4), "tp": self.tp, "fp": self.fp, "fn": self.fn}
 
 
-def _overlaps(a: Span, b: Span) -> bool:
+def _overlaps(a: tuple[int, int, Any] | tuple[int, int, Any, Any],
+              b: tuple[int, int, Any] | tuple[int, int, Any, Any]) -> bool:
     return a[0] < b[1] and b[0] < a[1]
 
 
+def _plain(pred: Sequence[Span | VoicedSpan]) -> list[Span]:
+    return [(s[0], s[1], s[2]) for s in pred]
+
+
 def evaluate(
-    items: Sequence[dict[str, Any]], predictions: Sequence[Sequence[Span]]
+    items: Sequence[dict[str, Any]], predictions: Sequence[Sequence[Span | VoicedSpan]]
 ) -> dict[str, Any]:
-    """Compare predicted spans with the gold spans of each item."""
+    """Compare predicted spans with the gold spans of each item.
+
+    A predicted span may carry the finding's voice as a fourth element (`predict_spans` does);
+    when any gold span carries a ``voice``, the result has ``by_voice`` and ``voice_accuracy``
+    (`voice_metrics`).
+    """
+    voiced = voice_metrics(items, predictions)
+    predictions = [_plain(p) for p in predictions]
     sentence = PRF()
     exact: dict[str, PRF] = defaultdict(PRF)
     overlap: dict[str, PRF] = defaultdict(PRF)
@@ -92,12 +109,97 @@ def evaluate(
     if capability:
         result["challenge_accuracy"] = {
             k: round(v[0] / v[1], 4) for k, v in sorted(capability.items())}
+    if voiced is not None:
+        result.update(voiced)
     return result
 
 
-def predict_spans(detector: Any, texts: Iterable[str], batch_size: int = 64) -> list[list[Span]]:
-    """Run a detector and return (start, end, category) per text."""
-    return [[(f.start, f.end, f.category) for f in findings]
+def _ratio(n: int, d: int) -> float:
+    return round(n / d, 4) if d else 0.0
+
+
+def voice_metrics(
+    items: Sequence[dict[str, Any]], predictions: Sequence[Sequence[Span | VoicedSpan]]
+) -> dict[str, Any] | None:
+    """Sentence and span figures per gold voice, or ``None`` when no gold span has a voice.
+
+    For each voice ``v`` (``own``, ``reported``):
+
+    - recall, on the items (sentence) or gold spans (span, overlap with the same category) of
+      voice ``v``, two ways: ``detected`` (found at all, whatever voice the finding has) and
+      ``voice_correct`` (found by a finding in voice ``v``);
+    - precision, on the findings in voice ``v`` (a prediction without a voice counts as
+      ``own``, as `blamelex.findings.Finding` does): ``detected`` (the item is positive / the
+      span overlaps a gold span of its category, whatever its voice) and ``voice_correct``
+      (the gold is of voice ``v`` too).
+
+    ``voice_accuracy``: of the gold spans a finding overlaps with the same category, the share
+    whose finding has the gold voice.
+    """
+    if not any("voice" in s for it in items for s in it.get("spans", ())):
+        return None
+    counts = {v: dict.fromkeys(
+        ("items", "items_detected", "items_voice_correct", "flagged_items",
+         "flagged_items_positive", "flagged_items_voice_correct", "spans", "spans_detected",
+         "spans_voice_correct", "predicted", "predicted_detected", "predicted_voice_correct"), 0)
+        for v in VOICES}
+    matched = agreed = 0
+    for item, pred in zip(items, predictions, strict=True):
+        gold = [(s["start"], s["end"], s["category"], str(s.get("voice", "own")))
+                for s in item["spans"]]
+        guess = [(s[0], s[1], s[2], str(s[3]) if len(s) > 3 else "own") for s in pred]
+        for v, c in counts.items():
+            gv = [g for g in gold if g[3] == v]
+            pv = [p for p in guess if p[3] == v]
+            if gv:
+                c["items"] += 1
+                c["items_detected"] += bool(guess)
+                c["items_voice_correct"] += bool(pv)
+            if pv:
+                c["flagged_items"] += 1
+                c["flagged_items_positive"] += bool(gold)
+                c["flagged_items_voice_correct"] += bool(gv)
+            for g in gv:
+                hits = [p for p in guess if _overlaps(p, g) and p[2] == g[2]]
+                c["spans"] += 1
+                c["spans_detected"] += bool(hits)
+                c["spans_voice_correct"] += any(p[3] == v for p in hits)
+            for p in pv:
+                hits = [g for g in gold if _overlaps(p, g) and p[2] == g[2]]
+                c["predicted"] += 1
+                c["predicted_detected"] += bool(hits)
+                c["predicted_voice_correct"] += any(g[3] == v for g in hits)
+        for g in gold:
+            hits = [p for p in guess if _overlaps(p, g) and p[2] == g[2]]
+            if hits:
+                matched += 1
+                agreed += any(p[3] == g[3] for p in hits)
+    by_voice: dict[str, Any] = {}
+    for v, c in counts.items():
+        by_voice[v] = {
+            "items": c["items"], "gold_spans": c["spans"], "predicted_spans": c["predicted"],
+            "sentence": {
+                "recall_detected": _ratio(c["items_detected"], c["items"]),
+                "recall_voice_correct": _ratio(c["items_voice_correct"], c["items"]),
+                "precision_detected": _ratio(c["flagged_items_positive"], c["flagged_items"]),
+                "precision_voice_correct": _ratio(c["flagged_items_voice_correct"],
+                                                  c["flagged_items"]),
+            },
+            "span_overlap": {
+                "recall_detected": _ratio(c["spans_detected"], c["spans"]),
+                "recall_voice_correct": _ratio(c["spans_voice_correct"], c["spans"]),
+                "precision_detected": _ratio(c["predicted_detected"], c["predicted"]),
+                "precision_voice_correct": _ratio(c["predicted_voice_correct"], c["predicted"]),
+            },
+        }
+    return {"by_voice": by_voice, "voice_accuracy": _ratio(agreed, matched),
+            "voice_matched_spans": matched}
+
+
+def predict_spans(detector: Any, texts: Iterable[str],
+                  batch_size: int = 64) -> list[list[VoicedSpan]]:
+    """Run a detector and return (start, end, category, voice) per finding, per text."""
+    return [[(f.start, f.end, f.category, f.voice) for f in findings]
             for findings in detector.scan_many(texts, batch_size=batch_size)]
 
 
@@ -115,6 +217,21 @@ def format_table(result: dict[str, Any], title: str = "") -> str:
         e, o = result["span_exact"][cat], result["span_overlap"][cat]
         lines.append(f"{cat:26s} {e['precision']:8.3f} {e['recall']:6.3f} {e['f1']:6.3f}   "
                      f"{o['precision']:9.3f} {o['recall']:6.3f} {o['f1']:6.3f}")
+    if "by_voice" in result:
+        lines.append(f"per voice (recall: detected = found in any voice, voice-correct = found "
+                     f"in the gold voice; precision of the findings in that voice; voice "
+                     f"accuracy on matched spans {result['voice_accuracy']:.3f})")
+        lines.append(f"{'voice':10s} {'items':>5s} {'spans':>5s} {'pred':>5s}   "
+                     f"{'sentence R det':>14s} {'R voice':>7s} {'P det':>6s} {'P voice':>7s}   "
+                     f"{'span R det':>10s} {'R voice':>7s} {'P det':>6s} {'P voice':>7s}")
+        for voice, v in result["by_voice"].items():
+            s, o = v["sentence"], v["span_overlap"]
+            lines.append(
+                f"{voice:10s} {v['items']:5d} {v['gold_spans']:5d} {v['predicted_spans']:5d}   "
+                f"{s['recall_detected']:14.3f} {s['recall_voice_correct']:7.3f} "
+                f"{s['precision_detected']:6.3f} {s['precision_voice_correct']:7.3f}   "
+                f"{o['recall_detected']:10.3f} {o['recall_voice_correct']:7.3f} "
+                f"{o['precision_detected']:6.3f} {o['precision_voice_correct']:7.3f}")
     if "challenge_accuracy" in result:
         lines.append("challenge accuracy by capability:")
         for cap, acc in result["challenge_accuracy"].items():
@@ -167,13 +284,18 @@ def item_voice(item: dict[str, Any]) -> str | None:
 
 
 def real_text_metrics(
-    items: Sequence[dict[str, Any]], predicted: Sequence[Sequence[tuple[int, int]]],
+    items: Sequence[dict[str, Any]],
+    predicted: Sequence[Sequence[tuple[int, int]] | Sequence[tuple[int, int, str]]],
     voice: str | None = None,
 ) -> dict[str, float]:
     """The real-text table for one system: passage-level recall, precision and F1 of blaming
     against neutral passages, the share of neutral and meta passages flagged, and phrase
     recall (gold spans overlapped by a finding). ``voice`` keeps only blaming items of that
     voice (``own`` / ``reported``) on the positive side; neutral and meta items always count.
+
+    When the predicted spans carry the finding's voice (``(start, end, voice)``) and ``voice``
+    is given, ``phrase_recall_voice`` counts only gold spans found by a finding in that voice
+    (phrase recall itself is voice-agnostic: found at all).
     """
     flagged = [bool(p) for p in predicted]
     pos = [k for k, it in enumerate(items) if it["kind"] == "blaming"
@@ -185,7 +307,8 @@ def real_text_metrics(
     recall = tp / len(pos) if pos else 0.0
     precision = tp / (tp + fp) if tp + fp else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    gold = found = 0
+    gold = found = found_voice = 0
+    voiced = voice is not None and any(len(s) > 2 for p in predicted for s in p)
     for k in pos:
         for s in items[k]["spans"]:
             if voice is not None and s.get("voice", "own") != voice:
@@ -196,22 +319,38 @@ def real_text_metrics(
                 continue
             end = start + len(s["text"])
             gold += 1
-            found += any(a < end and start < b for a, b in predicted[k])
+            hits = [p for p in predicted[k] if p[0] < end and start < p[1]]
+            found += bool(hits)
+            found_voice += any(len(p) > 2 and p[2] == voice for p in hits)
+    extra = {"phrase_recall_voice": round(found_voice / gold, 3) if gold else 0.0} \
+        if voiced else {}
     return {
         "passages": len(pos), "recall": round(recall, 3), "precision": round(precision, 3),
         "f1": round(f1, 3), "neutral_flagged": round(fp / len(neg), 3) if neg else 0.0,
         "phrase_recall": round(found / gold, 3) if gold else 0.0,
         "meta_flagged": round(sum(flagged[k] for k in meta) / len(meta), 3) if meta else 0.0,
+        **extra,
     }
 
 
 def format_real_table(rows: Sequence[tuple[str, dict[str, float]]], first: str = "system") -> str:
-    """A markdown table of `real_text_metrics` results, one row per system (or voice)."""
+    """A markdown table of `real_text_metrics` results, one row per system (or voice); a
+    voice-correct phrase recall column when any row has one (``-`` where a row has none)."""
+    voiced = any("phrase_recall_voice" in m for _, m in rows)
     head = (f"| {first} | passages | recall | precision | F1 | neutral flagged | phrase recall "
-            "| meta flagged |\n| --- | --- | --- | --- | --- | --- | --- | --- |\n")
+            + ("| phrase recall, voice-correct " if voiced else "")
+            + "| meta flagged |\n| --- | --- | --- | --- | --- | --- | --- |"
+            + (" --- |" if voiced else "") + " --- |\n")
+
+    def voice_cell(m: dict[str, float]) -> str:
+        if not voiced:
+            return ""
+        return f" {m['phrase_recall_voice']:.3f} |" if "phrase_recall_voice" in m else " - |"
+
     body = "".join(
         f"| {name} | {m['passages']} | {m['recall']:.3f} | {m['precision']:.3f} | {m['f1']:.3f} "
-        f"| {m['neutral_flagged']:.1%} | {m['phrase_recall']:.3f} | {m['meta_flagged']:.1%} |\n"
+        f"| {m['neutral_flagged']:.1%} | {m['phrase_recall']:.3f} |{voice_cell(m)} "
+        f"{m['meta_flagged']:.1%} |\n"
         for name, m in rows)
     return head + body
 
