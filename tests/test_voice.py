@@ -224,7 +224,7 @@ def _formatted(fmt: str, findings: list[Finding], text: str = MIXED, **kw: Any) 
 
 @pytest.fixture(scope="module")
 def mixed(detector: blamelex.Detector) -> list[Finding]:
-    found = detector.scan(MIXED)
+    found: list[Finding] = detector.scan(MIXED)
     assert [f.voice for f in found] == ["reported", "own", "reported", "own"]
     return found
 
@@ -395,7 +395,7 @@ def test_summary_of_findings_written_before_voice() -> None:
 
 # -- eval per voice ----------------------------------------------------------------------------
 
-EVAL_ITEMS = [
+EVAL_ITEMS: list[dict[str, Any]] = [
     {"id": "v1", "text": "Officers described Jade as promiscuous.",
      "spans": [{"start": 27, "end": 38, "category": "sexualising_label", "voice": "reported"}]},
     {"id": "v2", "text": "Kyle is a regular misper.",
