@@ -52,13 +52,6 @@ def none_reported(fs: list[Finding]) -> bool:
     return all(f.voice != "reported" for f in fs)
 
 
-def rules_gap(reason: str) -> Any:
-    """A contrastive case the bundled context rules get wrong today (reported to the lead; the
-    rules are data and change there, not here). Strict: the test fails once the rules are
-    fixed, so the mark is removed then."""
-    return pytest.mark.xfail(strict=True, reason=f"context rules: {reason}")
-
-
 # (id, sentence, expected). Pairs sit together: the same label with and without what decides.
 CASES: list[Any] = [
     # -- a professional, agency, court or record used the label: reported ------------------
@@ -75,11 +68,7 @@ CASES: list[Any] = [
     ("prof.per.own", "Kayden is streetwise.", own("VB701")),
     ("prof.according", "According to the school, Kayden is streetwise.", reported("VB701")),
     pytest.param("prof.per_care_staff", "Per care staff, Jade is streetwise.",
-                 reported("VB701"), id="prof.per_care_staff",
-                 marks=rules_gap("'per @prof' needs the professional word right after 'per': "
-                                 "'per care staff' is not attributed and REFERENT (adult "
-                                 "'staff') drops the label; the rule's own comment gives this "
-                                 "example")),
+                 reported("VB701"), id="prof.per_care_staff"),
     # -- passive: was labelled / described as / classed as: reported ------------------------
     ("passive.described", "Jade was described as streetwise.", reported("VB701")),
     ("passive.described.in", "Kayden is described in his file as streetwise.",
@@ -88,10 +77,7 @@ CASES: list[Any] = [
     ("passive.labelled.own", "Jade is a regular misper.", own("VB501")),
     ("passive.classed", "Jade was classed as promiscuous.", reported("VB301")),
     pytest.param("passive.classed_runaway", "Kayden was classed as a runaway by night staff.",
-                 reported("VB912"), id="passive.classed_runaway",
-                 marks=rules_gap("VB912's span is 'classed as a runaway': the passive trigger "
-                                 "'was classed' lies inside the candidate, so attributed.passive "
-                                 "(backward) never fires and the finding is own")),
+                 reported("VB912"), id="passive.classed_runaway"),
     # -- the child's own words recorded with concern: no finding ------------------------------
     ("child.words", 'Jade calls him her "boyfriend"; he is 24 and this is being treated as '
                     "grooming.", nothing),
@@ -126,10 +112,7 @@ CASES: list[Any] = [
     ("meta.audit.prof", "The referral from the school said Kayden was streetwise.",
      reported("VB701")),
     pytest.param("meta.staff_told", 'Staff were told that "streetwise" should not appear in '
-                                    "assessments.", nothing, id="meta.staff_told",
-                 marks=rules_gap("'Staff ... told that' fires attributed.professional and no "
-                                 "meta rule sees 'should not appear in assessments': a reported "
-                                 "finding for a sentence that only discusses the word")),
+                                    "assessments.", nothing, id="meta.staff_told"),
     # -- quotation marks alone decide nothing --------------------------------------------------
     ("quotes.alone", 'Jade is "streetwise".', none_reported),
     ("quotes.alone.promiscuous", 'Jade is "promiscuous".', none_reported),
@@ -138,12 +121,7 @@ CASES: list[Any] = [
     ("quotes.passive", 'Jade was labelled "promiscuous" by officers.', reported("VB301")),
     ("quotes.passive.bare", "Jade was labelled promiscuous by officers.", reported("VB301")),
     pytest.param("quotes.called_in_log", "Officers called Jade a prostitute in the 2017 log.",
-                 reported("VB306"), id="quotes.called_in_log",
-                 marks=rules_gap("'Officers called her a prostitute' is reported, but with "
-                                 "'in the 2017 log' (or 'in the custody record') after it the "
-                                 "attribution does not fire, quoted or not, and REFERENT (adult "
-                                 "'Officers') drops the label: the trigger seems to run on to "
-                                 "'log' / 'record' past the candidate")),
+                 reported("VB306"), id="quotes.called_in_log"),
     # -- plain own wording ---------------------------------------------------------------------
     ("own.plain", "Kyle is a regular misper and is streetwise.",
      lambda fs: [(f.code, f.voice) for f in fs] == [("VB501", "own"), ("VB701", "own")]),
