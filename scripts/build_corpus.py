@@ -2,7 +2,8 @@
 
     python scripts/build_corpus.py     # writes data/corpus/*.jsonl and data/corpus/stats.json
 
-Steps: parse the ``[[span|category]]`` / ``[[span|category|reported]]`` markup (data/ANNOTATION.md) into character offsets; add the lexicon code of any
+Steps: parse the ``[[span|category]]`` / ``[[span|category|reported]]`` markup
+(data/ANNOTATION.md) into character offsets with each span's voice; add the lexicon code of any
 lexicon candidate that overlaps a span; assign each batch to train/dev/test (data/splits.yaml);
 drop dev/test items that have a near duplicate in train (character 5-gram Jaccard >= 0.6);
 write one JSONL file per split plus the challenge set, and the corpus statistics.
@@ -154,6 +155,12 @@ def corpus_stats(items: list[dict[str, Any]], challenge: list[dict[str, Any]],
         "hard_negatives_by_type": dict(Counter(i["neg_type"] for i in items
                                                if i["type"] == "hard_negative")),
         "spans_by_category": dict(sorted(cat.items())),
+        "spans_by_voice": dict(sorted(Counter(s.get("voice", "own") for i in items
+                                              for s in i["spans"]).items())),
+        "v2_batches_items": sum(1 for i in items if int(i["batch"][1:]) >= 26),
+        "v2_batches_positive_share": round(
+            sum(1 for i in items if int(i["batch"][1:]) >= 26 and i["label"])
+            / max(1, sum(1 for i in items if int(i["batch"][1:]) >= 26)), 3),
         "positive_items_by_category": dict(sorted(pos_by_cat.items())),
         "by_split": {s: Counter(i["split"] for i in items)[s] for s in ("train", "dev", "test")},
         "positives_by_split": {s: sum(1 for i in pos if i["split"] == s)

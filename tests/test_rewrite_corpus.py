@@ -1,5 +1,9 @@
-"""`rewrite` on every positive item of the authored corpus's test split: the rewritten text is not
-flagged again, and the rewrite leaves no seams (doubled words or placeholders, stray punctuation).
+"""`rewrite` on every positive sentence the model never trained on (the authored corpus's dev and
+test splits: corpus v2's test split is mostly whole notes, and the v1 test batches now sit in
+dev): the rewritten text is not flagged again, and the rewrite leaves no seams (doubled words or
+placeholders, stray punctuation). "Flagged again" counts what a rewrite acts on: the text's own
+wording. Reported wording (someone else's words, voice ``reported``) and risk-grading findings
+(a grade is the grader's decision) are never rewritten, by design, so they stay.
 
 Only lexicon findings are rewritten (`blamelex.rephrase.skip_reason`): a model finding's
 suggestions are category-level guidance, not wording for its span, so it is reported as needing a
@@ -36,10 +40,15 @@ SEAMS = {
 @cache
 def positives() -> tuple[dict[str, Any], ...]:
     try:
-        items = read_split("test")
+        items = read_split("dev") + read_split("test")
     except FileNotFoundError:  # pragma: no cover - an installed package has no corpus
         pytest.skip("the built corpus (data/corpus) is not available")
-    return tuple(i for i in items if i["type"] == "positive")
+    return tuple(i for i in items if i["type"] == "positive" and i["kind"] == "sentence")
+
+
+def rewritable(findings: list[Any]) -> list[Any]:
+    """The findings a rewrite acts on: the text's own wording (not reported words, not grades)."""
+    return [f for f in findings if f.voice == "own" and f.category != "risk_grading"]
 
 
 def rewrite_all(detector: blamelex.Detector) -> list[tuple[dict[str, Any], Rewrite]]:
@@ -80,8 +89,8 @@ def test_rewrite_is_not_flagged_again(system: str, detector: blamelex.Detector,
     det = detector if system == "lexicon" else detector_model
     results = rewrite_all(det)
     rescanned = det.scan_many([r.text for _, r in results])
-    left = [(item["id"], [(f.code, f.text) for f in found])
-            for (item, _), found in zip(results, rescanned, strict=True) if found]
+    left = [(item["id"], [(f.code, f.text) for f in rewritable(found)])
+            for (item, _), found in zip(results, rescanned, strict=True) if rewritable(found)]
     clean = 1 - len(left) / len(results)
     assert clean >= 0.95, f"{clean:.1%} clean after rewrite; flagged again: {left[:10]}"
     assert sum(bool(r.edits) for _, r in results) >= 250  # the rewrite does rewrite
