@@ -19,7 +19,7 @@ from blamelex.matching import Candidate
 if TYPE_CHECKING:
     from blamelex.model.runtime import TokenProbs
 
-DEFAULT_MODEL = "blamelex-span-v1"
+DEFAULT_MODEL = "blamelex-span-v2"
 
 def has_evidence(span: Span, start: int, end: int) -> bool:
     """True if a span the model proposes is whole words and carries meaning of its own.

@@ -1,6 +1,6 @@
 """Fit the calibrator (on dev) and the sentence screener (on train) for a trained model folder.
 
-    python -m blamelex.model.calibrate models/blamelex-span-v1
+    python -m blamelex.model.calibrate models/blamelex-span-v2
 
 Writes ``calibration.json`` (logistic regression over candidate features, with and without the
 context modifiers; expected calibration error and a reliability table measured on test) and

@@ -2,7 +2,7 @@
 
 numpy only (the scan path never imports torch). Two decodings:
 
-``argmax`` (blamelex-span-v1's): each token takes its argmax label; a span is a run of non-O
+``argmax`` (the bundled model's): each token takes its argmax label; a span is a run of non-O
 tokens, cut where a B- tag follows inside a run; its category is the most frequent one among the
 tokens' argmax labels.
 

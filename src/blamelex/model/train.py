@@ -38,7 +38,7 @@ BASE_SHA256 = {
 class TrainConfig:
     """Training settings (YAML keys of the same names)."""
 
-    output: str = "models/blamelex-span-v1"
+    output: str = "models/blamelex-span-v2"
     data: str | None = None
     seed: int = 13
     epochs: int = 4
