@@ -102,8 +102,10 @@ def overlaps(s: dict[str, Any], t: dict[str, Any]) -> bool:
     return s["start"] < t["end"] and t["start"] < s["end"]
 
 
-def compare(at: str | None = None, out: str | None = "") -> dict[str, Any]:
-    first = {i["id"]: i for items in raw_items(at).values() for i in items}
+def compare(at: str | None = None, out: str | None = "",
+            batches: list[str] | None = None) -> dict[str, Any]:
+    first = {i["id"]: i for items in raw_items(at).values() for i in items
+             if not batches or i["id"].split("-")[0] in batches}
     second: dict[str, dict[str, Any]] = {}
     for path in sorted((ADJ / "second").glob("*.jsonl")):
         for line in path.open(encoding="utf-8"):
@@ -183,13 +185,14 @@ def main() -> None:
     b.add_argument("batches", nargs="*", help="only these batches (default: all)")
     c = sub.add_parser("compare", help="agreement figures and the disagreements")
     c.add_argument("--at", help="read the first annotator's labels at this git revision")
+    c.add_argument("--batches", nargs="*", help="only these batches' items")
     c.add_argument("--out", default="", help="suffix of the files written "
                    "(agreement<SUFFIX>.json, disagreements<SUFFIX>.jsonl)")
     args = ap.parse_args()
     if args.command == "blind":
         blind(args.batches)
     else:
-        compare(args.at, args.out)
+        compare(args.at, args.out, args.batches)
 
 
 if __name__ == "__main__":
