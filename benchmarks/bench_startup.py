@@ -4,8 +4,8 @@ onnxruntime"`` in the same run.
 Usage:  python benchmarks/bench_startup.py [--rounds 10] [--markdown] [--cold-cache]
 
 Every figure is the wall time of a fresh process running what the ``blamelex`` console script
-runs (``from blamelex.cli import entry; entry()``), on a one-line file. The commands take turns, round
-after round, and the best (and median) of each counts: other processes slow a run down, never
+runs (``from blamelex.cli import entry; entry()``), on a one-line file. The commands take turns,
+round after round, and the best (and median) of each counts: other processes slow a run down, never
 speed it up. One untimed round first fills the blamelex cache (a temporary folder, unless
 --cache-dir names one), the disk cache and Python's bytecode cache; the child processes run
 with bytecode caching on, as in any installed package, even where the environment sets
@@ -14,7 +14,8 @@ run after installing or after editing a lexicon file).
 
 Targets (issue 13, "Speed"): ``blamelex scan`` on a one-line file within 0.3 s of the bare
 imports (judged against both baselines: the bare imports as they are, and the bare imports
-exiting the way ``blamelex`` does, with the garbage collector frozen); ``blamelex --version`` and ``--help`` under 0.3 s.
+exiting the way ``blamelex`` does, with the garbage collector frozen); ``blamelex --version``
+and ``--help`` under 0.3 s.
 """
 
 from __future__ import annotations
