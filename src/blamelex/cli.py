@@ -895,9 +895,7 @@ def cmd_explain(args: argparse.Namespace) -> int:
     out.write("Near misses not flagged:\n")
     for s in entry.examples_ok:
         out.write(f"  ok {s}\n")
-    out.write("\nSources:\n")
-    for src in entry.sources:
-        out.write(f"  - {src.title}\n    {src.url}\n")
+    _write_sources(out, entry.sources)
     sys.stdout.write(out.getvalue())
     return EXIT_CLEAN
 
@@ -921,11 +919,16 @@ def _explain_risk(code: str) -> int:
         out.write("\nRules (data/risk/rules.yaml; docs/risk.md):\n")
         for rule in data.rules:
             out.write(f"  - {rule.id}: at least {GRADES[rule.points_to]}\n")
-    out.write("\nSources:\n")
-    for src in info.sources:
-        out.write(f"  - {src.title}\n    {src.url}\n")
+    _write_sources(out, info.sources)
     sys.stdout.write(out.getvalue())
     return EXIT_CLEAN
+
+
+def _write_sources(out: io.StringIO, sources: Sequence[Any]) -> None:
+    """The "Sources:" block of `explain` (a lexicon entry's or a risk-grading finding's)."""
+    out.write("\nSources:\n")
+    for src in sources:
+        out.write(f"  - {src.title}\n    {src.url}\n")
 
 
 def cmd_lexicon(args: argparse.Namespace) -> int:
